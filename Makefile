@@ -1,0 +1,19 @@
+# The two set-up commands are `make test` (main job) and `make check` (own tests).
+# Both run `make setup` first, which is idempotent.
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup check unit integration
+
+setup:
+	@bash scripts/setup.sh
+
+# The project's own tests: unit tests and the integration tests (real kernel, real VM).
+check: setup
+	$(PY) -m pytest -ra $(PYTEST_ARGS) tests
+
+unit: setup
+	$(PY) -m pytest -ra -m "not integration" $(PYTEST_ARGS) tests
+
+integration: setup
+	$(PY) -m pytest -ra -m integration $(PYTEST_ARGS) tests

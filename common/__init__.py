@@ -1,0 +1,1 @@
+"""Shared pieces used by every stage: typed errors, the process seam, paths."""

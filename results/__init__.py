@@ -1,0 +1,1 @@
+"""Results layer: parsers (pure), the on-disk store, reports and comparison."""
