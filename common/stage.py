@@ -1,0 +1,40 @@
+"""The record every stage leaves behind, and the order of the pipeline's stages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import EXIT_PASS
+
+STAGES = ["apply", "config", "build", "selftests-build", "boot", "test", "results"]
+
+OK = "ok"
+FAILED = "failed"
+SKIPPED = "skipped"
+CACHED = "cached"      # ok, reused from a previous run with the same key
+RUNNING = "running"
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str                 # ok, cached, failed, skipped, running
+    duration: float = 0.0
+    detail: str = ""            # one line for the table; the error text when it failed
+    exit_code: int = EXIT_PASS
+    log: str | None = None      # path of the stage log, relative to the job dir
+    data: dict = field(default_factory=dict)   # stage-specific facts (key, counts, ...)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (OK, CACHED)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "status": self.status, "duration": round(self.duration, 3),
+                "detail": self.detail, "exit_code": self.exit_code, "log": self.log,
+                "data": self.data}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StageResult":
+        return cls(name=d["name"], status=d["status"], duration=d.get("duration", 0.0),
+                   detail=d.get("detail", ""), exit_code=d.get("exit_code", 0),
+                   log=d.get("log"), data=dict(d.get("data", {})))

@@ -1,0 +1,97 @@
+"""CLI: parse, report, compare."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, InputError
+
+from .store import find_jobs, load_job
+
+
+def register(sub) -> None:
+    p = sub.add_parser("parse", help="parse any raw log (KTAP/TAP, kselftest, test_progs, "
+                                      "console) and print it as KTAP or JSON")
+    p.add_argument("log", help="log file, or - for standard input")
+    p.add_argument("--json", action="store_true", help="print JSON instead of KTAP")
+    p.add_argument("--format", help="skip auto-detection (ktap, kselftest, test_progs, "
+                                    "test_progs_json, console)")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("report", help="summary table of a run; writes report.html")
+    p.add_argument("run", help="a run dir, a job dir, or results/")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="what changed from run A to run B (exit 1: B regressed)")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
+
+
+def read_lines(path: str) -> list[str]:
+    if path == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        return Path(path).read_text(errors="replace").splitlines()
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path=path) from e
+
+
+def cmd_parse(args) -> int:
+    from .detect import parse_any, parse_as
+    from .ktap import emit_ktap
+    lines = read_lines(args.log)
+    parsed = parse_as(args.format, lines) if args.format else parse_any(lines)
+    if args.json:
+        print(json.dumps(parsed.to_dict(), indent=2))
+    else:
+        print(emit_ktap(parsed.tests), end="")
+        for sp in parsed.splats:
+            print(f"# splat [{sp.fingerprint[:12]}] {sp.kind}: {sp.title}")
+    bad = any(t.status.is_bad for _, t in parsed.flat()) or bool(parsed.splats)
+    return EXIT_TESTS_FAILED if bad or not parsed.complete else EXIT_PASS
+
+
+def cmd_report(args) -> int:
+    from .report import render_html, text_report, write_outputs
+    jobs = [load_job(p) for p in find_jobs(Path(args.run))]
+    if not jobs:
+        raise InputError("no job results found", path=args.run)
+    for j in jobs:
+        write_outputs(j)
+    print(text_report(jobs), end="")
+    root = Path(args.run)
+    if len(jobs) > 1:
+        (root / "report.html").write_text(render_html(jobs, title=f"kharness: {root.name}"))
+        print(f"report: {root / 'report.html'}")
+    else:
+        print(f"report: {jobs[0].path / 'report.html'}")
+    return EXIT_PASS
+
+
+def pair_jobs(a: Path, b: Path):
+    """Jobs of A and B matched by job path; a single job on each side always pairs."""
+    ja, jb = find_jobs(a), find_jobs(b)
+    if len(ja) == 1 and len(jb) == 1:
+        return [(load_job(ja[0]), load_job(jb[0]))]
+    la = {load_job(p).job: p for p in ja}
+    pairs = []
+    for p in jb:
+        job = load_job(p)
+        if job.job in la:
+            pairs.append((load_job(la[job.job]), job))
+    if not pairs:
+        raise InputError("no job in B matches a job in A", path=str(b))
+    return pairs
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_jobs, format_comparison
+    results = [compare_jobs(x, y) for x, y in pair_jobs(Path(args.a), Path(args.b))]
+    if args.json:
+        print(json.dumps([c.to_dict() for c in results], indent=2))
+    else:
+        print("\n\n".join(format_comparison(c) for c in results))
+    return EXIT_TESTS_FAILED if any(c.regressed for c in results) else EXIT_PASS

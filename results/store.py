@@ -1,0 +1,227 @@
+"""The on-disk results store.
+
+Layout (documented in the README):
+
+    results/<run-id>/                       one invocation of run / matrix
+        run.json                            the jobs of this run and their exit codes
+        <series>/<rev>/<profile>-<toolchain>/    one job ("base/<tree>/..." for --base-only)
+            manifest.json   inputs and versions
+            summary.json    stages, counts, splats; "state": running|complete|incomplete
+            reproduce.sh    the commands to redo the job by hand
+            commands.log    every command the harness ran, in order
+            logs/<stage>.log
+            config/         final .config and its verification report
+            build/          warnings.txt, new-warnings.txt
+            console.log, dmesg.txt
+            raw/<suite>.log raw test output, streamed as it came
+            parsed/<suite>.json
+            results.tap, junit.xml, report.html
+
+Every write is atomic (temp file + rename). Until finish() runs, summary.json says
+"running"; a run killed before that is read back as "incomplete".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.errors import InputError
+from common.fsutil import REPO_ROOT, atomic_write, read_json, write_json
+from common.stage import RUNNING, SKIPPED, STAGES, StageResult
+
+from .model import ParsedLog, Splat, TestResult
+
+SAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("HARNESS_RESULTS", REPO_ROOT / "results"))
+
+
+def new_run_id(label: str = "") -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{safe(label)}" if label else stamp
+
+
+def safe(part: str) -> str:
+    return SAFE.sub("_", part).strip("_") or "_"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class SuiteRecord:
+    name: str
+    parsed: ParsedLog
+    raw: str | None = None           # raw log path relative to the job dir
+
+
+@dataclass
+class JobSummary:
+    """What summary.json holds, read back."""
+
+    job: str
+    state: str
+    exit_code: int | None
+    stages: list[StageResult]
+    suites: list[SuiteRecord] = field(default_factory=list)
+    splats: list[Splat] = field(default_factory=list)
+    path: Path | None = None
+    started: str | None = None
+    ended: str | None = None
+
+    def tests(self):
+        """(suite/test/subtest path, TestResult) for every test in every suite."""
+        for s in self.suites:
+            for t in s.parsed.tests:
+                yield from t.walk(s.name)
+
+    def counts(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for s in self.suites:
+            for k, v in s.parsed.counts().items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+
+class JobStore:
+    """Writes one job's results directory incrementally."""
+
+    def __init__(self, path: Path, job: str):
+        self.path = Path(path)
+        self.job = job
+        self.stages: dict[str, StageResult] = {}
+        self.suites: list[SuiteRecord] = []
+        self.splats: list[Splat] = []
+        self.started = now_iso()
+        self.state = RUNNING
+        self.exit_code: int | None = None
+
+    @classmethod
+    def create(cls, root: Path, run_id: str, job_parts: list[str]) -> "JobStore":
+        job = "/".join(safe(p) for p in job_parts)
+        path = Path(root) / run_id / job
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "logs").mkdir(exist_ok=True)
+        store = cls(path, job)
+        store._flush()
+        return store
+
+    def file(self, rel: str) -> Path:
+        p = self.path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def stage_log(self, stage: str) -> Path:
+        return self.file(f"logs/{stage}.log")
+
+    def write_manifest(self, manifest: dict) -> None:
+        write_json(self.path / "manifest.json", manifest)
+
+    def update_manifest(self, **fields) -> None:
+        p = self.path / "manifest.json"
+        data = read_json(p) if p.exists() else {}
+        data.update(fields)
+        write_json(p, data)
+
+    def record_stage(self, result: StageResult) -> None:
+        self.stages[result.name] = result
+        self._flush()
+
+    def skip_rest(self, after: str, reason: str) -> None:
+        """Mark every stage after `after` that has no result as skipped."""
+        seen = False
+        for name in STAGES:
+            if seen and name not in self.stages:
+                self.stages[name] = StageResult(name, SKIPPED, detail=reason)
+            seen = seen or name == after
+        self._flush()
+
+    def add_suite(self, name: str, parsed: ParsedLog, raw: str | None = None) -> None:
+        self.suites = [s for s in self.suites if s.name != name]
+        self.suites.append(SuiteRecord(name, parsed, raw))
+        write_json(self.file(f"parsed/{safe(name)}.json"), parsed.to_dict())
+        self.splats.extend(s for s in parsed.splats
+                           if s.fingerprint not in {x.fingerprint for x in self.splats})
+        self._flush()
+
+    def add_splats(self, splats: list[Splat]) -> None:
+        known = {s.fingerprint for s in self.splats}
+        self.splats.extend(s for s in splats if s.fingerprint not in known)
+        self._flush()
+
+    def finish(self, exit_code: int, complete: bool = True) -> None:
+        self.exit_code = exit_code
+        self.state = "complete" if complete else "incomplete"
+        self._flush()
+
+    def summary(self) -> JobSummary:
+        ordered = [self.stages[n] for n in STAGES if n in self.stages]
+        ordered += [s for n, s in self.stages.items() if n not in STAGES]
+        return JobSummary(self.job, self.state, self.exit_code, ordered, list(self.suites),
+                          list(self.splats), self.path, self.started,
+                          now_iso() if self.state != RUNNING else None)
+
+    def _flush(self) -> None:
+        write_json(self.path / "summary.json", summary_to_dict(self.summary()))
+
+
+def summary_to_dict(s: JobSummary) -> dict:
+    return {
+        "job": s.job, "state": s.state, "exit_code": s.exit_code,
+        "started": s.started, "ended": s.ended,
+        "stages": [st.to_dict() for st in s.stages],
+        "counts": s.counts(),
+        "suites": [{"name": x.name, "raw": x.raw, "parsed": x.parsed.to_dict()}
+                   for x in s.suites],
+        "splats": [sp.to_dict() for sp in s.splats],
+    }
+
+
+def load_job(path: Path) -> JobSummary:
+    """Read a job dir back. A job whose summary still says "running" was killed:
+    it is returned as "incomplete"."""
+    path = Path(path)
+    f = path / "summary.json"
+    if not f.exists():
+        raise InputError("not a job results dir (no summary.json)", path=str(path))
+    try:
+        d = read_json(f)
+    except ValueError as e:
+        raise InputError(f"unreadable summary.json: {e}", path=str(f)) from e
+    state = d.get("state", "incomplete")
+    if state == RUNNING:
+        state = "incomplete"
+    suites = [SuiteRecord(x["name"], ParsedLog.from_dict(x["parsed"]), x.get("raw"))
+              for x in d.get("suites", [])]
+    return JobSummary(job=d.get("job", path.name), state=state, exit_code=d.get("exit_code"),
+                      stages=[StageResult.from_dict(x) for x in d.get("stages", [])],
+                      suites=suites, splats=[Splat.from_dict(x) for x in d.get("splats", [])],
+                      path=path, started=d.get("started"), ended=d.get("ended"))
+
+
+def find_jobs(path: Path) -> list[Path]:
+    """Job dirs at or below `path` (a job dir itself, a run dir, or results/)."""
+    path = Path(path)
+    if (path / "summary.json").exists():
+        return [path]
+    if not path.is_dir():
+        raise InputError("no such results directory", path=str(path))
+    return sorted(p.parent for p in path.rglob("summary.json"))
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, text)
+
+
+def tests_of(parsed_suites: list[SuiteRecord]) -> list[tuple[str, TestResult]]:
+    out = []
+    for s in parsed_suites:
+        for t in s.parsed.tests:
+            out.extend(t.walk(s.name))
+    return out
