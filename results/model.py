@@ -23,6 +23,7 @@ class Status(str, Enum):
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest class
     """One test or subtest. `name` is the leaf name; `path()` joins parents with '/'."""
 
     name: str
