@@ -23,8 +23,9 @@ class Status(str, Enum):
 
 @dataclass
 class TestResult:
-    __test__ = False  # not a pytest class
-    """One test or subtest. `name` is the leaf name; `path()` joins parents with '/'."""
+    """One test or subtest. `name` is the leaf name; `walk()` joins parents with '/'."""
+
+    __test__ = False  # tell pytest this is not a test class
 
     name: str
     status: Status
