@@ -1,0 +1,56 @@
+"""reproduce.sh: the harness command that redoes a job, and every command it ran."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from common.fsutil import REPO_ROOT, atomic_write
+
+from .job import JobSpec
+
+
+def harness_argv(spec: JobSpec) -> list[str]:
+    """The `harness.py run` command line that runs this job again."""
+    argv = ["./harness.py", "run", "--tree", spec.tree, "--profile", spec.profile,
+            "--toolchain", spec.toolchain]
+    argv += ["--base-only"] if spec.base_only else [f"{spec.series}@{spec.rev or 'latest'}"]
+    if spec.suite:
+        argv += ["--suite", spec.suite]
+    if spec.accel:
+        argv += ["--accel", spec.accel]
+    if spec.upto is not None:
+        argv += ["--upto", str(spec.upto)]
+    for f in spec.fragments:
+        argv += ["--fragment", f]
+    for s in spec.allow_drop:
+        argv += ["--allow-drop", s]
+    for m in spec.make_flags:
+        argv += ["--make-flag", m]
+    for t in spec.targets:
+        argv += ["--target", t]
+    return argv
+
+
+def write_reproducer(store, spec: JobSpec, argv: list[str] | None) -> Path:
+    cmds = store.path / "commands.log"
+    ran = cmds.read_text().splitlines() if cmds.exists() else []
+    lines = [
+        "#!/usr/bin/env bash",
+        f"# Reproduce job {spec.label()} ({store.job}).",
+        "# Default: run the same job again with the harness (warm caches are reused).",
+        "# With --by-hand: run the commands the harness ran, in order, without it.",
+        "set -euo pipefail",
+        f"cd {shlex.quote(str(REPO_ROOT))}",
+        'if [ "${1:-}" != "--by-hand" ]; then',
+        "  exec " + " ".join(shlex.quote(a) for a in harness_argv(spec)),
+        "fi",
+    ]
+    lines += ran
+    if argv:
+        lines.insert(4, "# Original invocation: " + " ".join(shlex.quote(a) for a in
+                                                              [sys.argv[0], *argv]))
+    path = store.path / "reproduce.sh"
+    atomic_write(path, "\n".join(lines) + "\n")
+    path.chmod(0o755)
+    return path

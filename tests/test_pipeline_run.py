@@ -1,0 +1,112 @@
+import io
+import json
+
+import pytest
+
+from common.errors import BootError, ConfigError
+from common.progress import Progress
+from common.proc import FakeRunner
+from pipeline.job import JobSpec
+from pipeline.run import run_job
+from results.model import ParsedLog, Status, TestResult
+from results.store import load_job
+
+pytest.importorskip("results.ktap")
+
+
+def progress():
+    return Progress(stream=io.StringIO())
+
+
+def ok_stage(ctx):
+    return {"detail": "fine"}
+
+
+def cached_stage(ctx):
+    return {"cached": True, "key": "abc"}
+
+
+def tests_stage(statuses):
+    def fn(ctx):
+        tests = [TestResult(n, Status(s)) for n, s in statuses.items()]
+        ctx.store.add_suite("smoke", ParsedLog("test_progs", tests))
+        return {}
+    return fn
+
+
+def test_all_stages_ok_and_tests_pass(tmp_path):
+    spec = JobSpec(series="s", rev="v1", profile="small", suite="smoke")
+    out = run_job(spec, [("apply", ok_stage), ("build", cached_stage),
+                         ("test", tests_stage({"a": "pass"}))],
+                  FakeRunner(), progress(), tmp_path, run_id="r1")
+    assert out.exit_code == 0
+    job = load_job(out.path)
+    assert [(s.name, s.status) for s in job.stages] == [("apply", "ok"), ("build", "cached"),
+                                                       ("test", "ok")]
+    assert job.stages[1].data == {"key": "abc"}
+    assert out.path == tmp_path / "r1" / "s" / "v1" / "small-gcc-smoke"
+    for f in ("manifest.json", "summary.json", "reproduce.sh", "results.tap", "junit.xml",
+              "report.html"):
+        assert (out.path / f).exists(), f
+    assert "ok 1 smoke" in (out.path / "results.tap").read_text()
+
+
+def test_failed_stage_skips_rest_with_its_exit_code(tmp_path):
+    def bad(ctx):
+        raise ConfigError("CONFIG_BPF_LSM dropped: depends on SECURITY [n]")
+    out = run_job(JobSpec(), [("apply", ok_stage), ("config", bad), ("build", ok_stage)],
+                  FakeRunner(), progress(), tmp_path, run_id="r")
+    assert out.exit_code == 4
+    job = load_job(out.path)
+    st = {s.name: s for s in job.stages}
+    assert st["config"].status == "failed" and "BPF_LSM" in st["config"].detail
+    assert st["build"].status == "skipped" and st["boot"].status == "skipped"
+
+
+def test_failing_tests_exit_1(tmp_path):
+    out = run_job(JobSpec(), [("test", tests_stage({"a": "pass", "b": "fail"}))],
+                  FakeRunner(), progress(), tmp_path, run_id="r")
+    assert out.exit_code == 1
+
+
+def test_boot_failure_exit_6_and_manifest_records_it(tmp_path):
+    def boot(ctx):
+        raise BootError("no SSH within 60s")
+    out = run_job(JobSpec(), [("boot", boot)], FakeRunner(), progress(), tmp_path, run_id="r")
+    assert out.exit_code == 6
+    m = json.loads((out.path / "manifest.json").read_text())
+    assert m["exit_code"] == 6 and m["job"]["tree"] == "debian-6.12"
+
+
+def test_interrupt_leaves_incomplete_partial_results(tmp_path):
+    def interrupted(ctx):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        run_job(JobSpec(), [("apply", ok_stage), ("test", interrupted)], FakeRunner(),
+                progress(), tmp_path, run_id="r")
+    job = load_job(next(tmp_path.rglob("summary.json")).parent)
+    assert job.state == "incomplete" and job.stages[0].status == "ok"
+
+
+def test_teardown_registered_on_the_stack_runs(tmp_path):
+    torn = []
+
+    def boot(ctx):
+        ctx.facts["stack"].callback(torn.append, "vm down")
+        return {}
+
+    def test(ctx):
+        raise BootError("guest died")
+    run_job(JobSpec(), [("boot", boot), ("test", test)], FakeRunner(), progress(), tmp_path,
+            run_id="r")
+    assert torn == ["vm down"]
+
+
+def test_reproducer_runs_the_same_job(tmp_path):
+    spec = JobSpec(series="path-iterator", rev="v5-6.12", suite="path-iterator",
+                   make_flags=["W=1"])
+    out = run_job(spec, [("apply", ok_stage)], FakeRunner(), progress(), tmp_path, run_id="r")
+    text = (out.path / "reproduce.sh").read_text()
+    assert "./harness.py run --tree debian-6.12 --profile bpf --toolchain gcc " \
+           "path-iterator@v5-6.12 --suite path-iterator --make-flag W=1" in text
+    assert (out.path / "reproduce.sh").stat().st_mode & 0o111
