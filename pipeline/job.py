@@ -18,7 +18,7 @@ class JobSpec:
     profile: str = DEFAULT_PROFILE
     fragments: list[str] = field(default_factory=list)
     toolchain: str = DEFAULT_TOOLCHAIN
-    suite: str | None = None         # None: the series' own suite, else smoke
+    suites: list[str] = field(default_factory=list)  # empty: the series' own suite + smoke
     accel: str | None = None         # kvm, tcg, or None for the probe's choice
     upto: int | None = None          # apply only the first K patches
     rebuild: bool = False
@@ -37,13 +37,16 @@ class JobSpec:
         what = "base" if self.base_only else f"{self.series}@{self.rev or 'latest'}"
         if self.upto is not None:
             what += f"~{self.upto}"
-        return f"{what}:{self.profile}:{self.toolchain}:{self.suite or 'default'}"
+        return f"{what}:{self.profile}:{self.toolchain}:{self.suite_label()}"
+
+    def suite_label(self) -> str:
+        return "+".join(self.suites) if self.suites else "default"
 
     def job_parts(self) -> list[str]:
         head = ["base", self.tree] if self.base_only else [self.series, self.rev or "latest"]
         if self.upto is not None:
             head[-1] += f"-upto{self.upto}"
-        return head + [f"{self.profile}-{self.toolchain}-{self.suite or 'default'}"]
+        return head + [f"{self.profile}-{self.toolchain}-{self.suite_label()}"]
 
     def to_dict(self) -> dict:
         return asdict(self)

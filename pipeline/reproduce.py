@@ -15,8 +15,8 @@ def harness_argv(spec: JobSpec) -> list[str]:
     argv = ["./harness.py", "run", "--tree", spec.tree, "--profile", spec.profile,
             "--toolchain", spec.toolchain]
     argv += ["--base-only"] if spec.base_only else [f"{spec.series}@{spec.rev or 'latest'}"]
-    if spec.suite:
-        argv += ["--suite", spec.suite]
+    for suite in spec.suites:
+        argv += ["--suite", suite]
     if spec.accel:
         argv += ["--accel", spec.accel]
     if spec.upto is not None:

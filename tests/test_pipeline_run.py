@@ -35,7 +35,7 @@ def tests_stage(statuses):
 
 
 def test_all_stages_ok_and_tests_pass(tmp_path):
-    spec = JobSpec(series="s", rev="v1", profile="small", suite="smoke")
+    spec = JobSpec(series="s", rev="v1", profile="small", suites=["smoke"])
     out = run_job(spec, [("apply", ok_stage), ("build", cached_stage),
                          ("test", tests_stage({"a": "pass"}))],
                   FakeRunner(), progress(), tmp_path, run_id="r1")
@@ -103,7 +103,7 @@ def test_teardown_registered_on_the_stack_runs(tmp_path):
 
 
 def test_reproducer_runs_the_same_job(tmp_path):
-    spec = JobSpec(series="path-iterator", rev="v5-6.12", suite="path-iterator",
+    spec = JobSpec(series="path-iterator", rev="v5-6.12", suites=["path-iterator"],
                    make_flags=["W=1"])
     out = run_job(spec, [("apply", ok_stage)], FakeRunner(), progress(), tmp_path, run_id="r")
     text = (out.path / "reproduce.sh").read_text()
