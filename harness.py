@@ -25,7 +25,7 @@ CLI_MODULES = [
     "selftests.cli",    # suites
     "results.cli",      # parse, report, compare
     "repro.cli",        # repro
-    "bisect.cli",       # bisect, bisect-commits, revisions
+    "bisection.cli",      # bisect, bisect-commits, revisions
 ]
 
 
