@@ -1,0 +1,225 @@
+"""Boot a kernel under virtme-ng and talk to it over SSH.
+
+    with start_vm(VMRequest(kernel=..., rwdir=..., console_log=...), runner) as vm:
+        res = vm.exec(["uname", "-r"], timeout=30)
+        vm.stream(["./test_progs", "-t", "x"], out_path, timeout=600)
+"""
+from __future__ import annotations
+
+import math
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from common.errors import BootError, InfraError
+
+from .console import EXITED, NO_SSH, BootFailure, ConsoleCapture, classify_failure
+from .keys import load_public_key, new_client_key
+from .probe import ProbeRequest, ProbeResult, probe_accel
+from .ssh import ExecResult, PinFirstKeyPolicy, SSHSession
+from .vng import find_vng, free_port, kernel_image, stop_group, vng_argv, vng_env
+
+KILL_GRACE = 15.0     # host waits this long past a guest-side timeout before cutting off
+TAIL_LINES = 50
+
+# sshd runs every command through root's login shell, and bash reads ~/.bashrc
+# for SSH commands. The host's ~/.bashrc (shared read-only over 9p) can take
+# seconds per command under TCG and write to stderr; mask it in the guest once.
+QUIET_SHELL = ('for f in "$HOME/.bashrc" /etc/bash.bashrc; do '
+               '[ -f "$f" ] && mount --bind /dev/null "$f"; done; true')
+
+
+@dataclass
+class VMRequest:
+    kernel: Path                          # bzImage or kernel build (O=) dir
+    rwdir: Path                           # the guest's only writable host dir (results)
+    console_log: Path                     # full console, from the first byte
+    accel: str | None = None              # kvm/tcg forces; None probes (cached)
+    cpus: int = 2
+    memory: str = "2G"
+    append: list[str] = field(default_factory=list)   # extra kernel command line
+    boot_timeout: float = 180.0           # vng start to first SSH login
+    run_timeout: float | None = None      # whole VM lifetime; the VM is killed after it
+    probe_timeout: float = 25.0
+    probe_cache: Path | None = None
+    vng: Path | None = None
+    user: str = "root"
+
+
+class VMBootError(BootError):
+    """Boot failed. `kind`: panic, no-init, no-ssh or vm-exited; `tail`: the last
+    console lines."""
+
+    def __init__(self, kind: str, detail: str, tail: list[str], console_log: Path):
+        body = "\n".join("  | " + line for line in tail)
+        super().__init__(f"boot failed ({kind}): {detail}\n"
+                         f"last {len(tail)} console lines ({console_log}):\n{body}")
+        self.kind = kind
+        self.detail = detail
+        self.tail = tail
+        self.console_log = console_log
+
+
+class VM:
+    """A running guest. exec/stream run commands over SSH with a guest-side
+    `timeout -s KILL` and a host-side limit on top; a command still running past
+    that is killed through a second SSH channel."""
+
+    def __init__(self, req: VMRequest, probe: ProbeResult, proc: subprocess.Popen,
+                 console: ConsoleCapture, session: SSHSession, port: int, argv: list[str]):
+        self.req = req
+        self.probe = probe
+        self.proc = proc
+        self.console = console
+        self.session = session
+        self.port = port
+        self.argv = argv
+        self.expired = False          # the run timeout killed it
+        self.boot_seconds = 0.0
+
+    @property
+    def accel(self) -> str:
+        return self.probe.accel
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and not self.expired
+
+    def exec(self, cmd: Sequence[str] | str, timeout: float) -> ExecResult:
+        """Run argv (quoted for the guest shell) or a guest shell command line."""
+        line, tag = guarded(cmd, timeout)
+        res = self.session.exec(line, timeout + KILL_GRACE)
+        return self._settle(res, tag, timeout)
+
+    def stream(self, cmd: Sequence[str] | str, out_path: Path, timeout: float) -> ExecResult:
+        """Like exec; stdout+stderr go to `out_path` (appended) as they arrive."""
+        line, tag = guarded(cmd, timeout)
+        res = self.session.stream(line, Path(out_path), timeout + KILL_GRACE)
+        return self._settle(res, tag, timeout)
+
+    def _settle(self, res: ExecResult, tag: str, timeout: float) -> ExecResult:
+        if res.rc is None and self.alive() and self.session.connected:
+            try:
+                self.session.exec(kill_line(tag), 15.0)
+            except InfraError:
+                pass
+        # the guest-side KILL shows as 137 (a shell reaped it) or as -1 (sshd's
+        # child itself was killed: paramiko has no exit status for a signal)
+        if res.rc in (137, -1) and res.duration >= timeout - 0.5:
+            res.timed_out = True
+        return res
+
+    def crash(self):
+        """The boot-failure style verdict for the console now (panic, ...), or None."""
+        return classify_failure(self.console.lines(), timed_out=False)
+
+    def shutdown(self) -> None:
+        self.session.close()
+        stop_group(self.proc)
+        self.console.join()
+
+
+def guarded(cmd: Sequence[str] | str, timeout: float) -> tuple[str, str]:
+    """The guest command line: `timeout -s KILL N` around the command, with a
+    unique tag in timeout's argv so a second channel can find and kill its group."""
+    tag = f"kh-{uuid.uuid4().hex[:12]}"
+    secs = max(1, math.ceil(timeout))
+    if isinstance(cmd, str):
+        inner = ["sh", "-c", cmd, tag]
+    else:
+        inner = ["sh", "-c", 'exec "$@"', tag, *cmd]
+    return shlex.join(["timeout", "-s", "KILL", str(secs), *inner]), tag
+
+
+def kill_line(tag: str) -> str:
+    """Kill every process group led by a process whose argv holds `tag`."""
+    pat = f"[{tag[0]}]{tag[1:]}"
+    return (f"for p in $(pgrep -f {shlex.quote(pat)}); do "
+            f"kill -KILL -- -$p 2>/dev/null; kill -KILL $p 2>/dev/null; done; true")
+
+
+@contextmanager
+def start_vm(req: VMRequest, runner, *, probe: ProbeResult | None = None):
+    """Boot, wait for SSH, yield a VM; always tear the VM down on the way out."""
+    vng = req.vng or find_vng()
+    kernel = kernel_image(req.kernel)
+    if probe is None:
+        probe = probe_accel(ProbeRequest(kernel, accel=req.accel, timeout=req.probe_timeout,
+                                         cache=req.probe_cache, vng=vng), runner)
+    home = Path(tempfile.mkdtemp(prefix="kharness-vm-"))
+    proc = None
+    console = None
+    timer = None
+    vm = None
+    try:
+        key = new_client_key(home / ".ssh")
+        port = free_port()
+        argv = vng_argv(vng, kernel, kvm=probe.accel == "kvm", cpus=req.cpus,
+                        memory=req.memory, append=req.append, rwdir=req.rwdir,
+                        ssh_port=port)
+        Path(req.rwdir).mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        proc = runner.popen(argv, env=vng_env(vng, home), stdout=subprocess.PIPE)
+        console = ConsoleCapture(proc.stdout, req.console_log)
+        session = SSHSession("127.0.0.1", port, req.user, key.pkey, PinFirstKeyPolicy())
+        vm = VM(req, probe, proc, console, session, port, argv)
+        if req.run_timeout:
+            timer = threading.Timer(req.run_timeout, _expire, args=(vm,))
+            timer.daemon = True
+            timer.start()
+        _wait_for_ssh(vm, home, start)
+        vm.boot_seconds = time.monotonic() - start
+        vm.exec(QUIET_SHELL, 120.0)
+        yield vm
+    finally:
+        if timer is not None:
+            timer.cancel()
+        try:
+            if vm is not None:
+                vm.shutdown()
+            elif proc is not None:
+                stop_group(proc)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _expire(vm: VM) -> None:
+    vm.expired = True
+    stop_group(vm.proc)
+
+
+def _wait_for_ssh(vm: VM, home: Path, start: float) -> None:
+    """Connect with backoff; a panic, an early exit or the deadline is a boot failure."""
+    deadline = start + vm.req.boot_timeout
+    host_key_file = home / ".cache" / "virtme-ng" / ".ssh" / "etc" / "ssh" / \
+        "ssh_host_ed25519_key.pub"
+
+    def alive() -> bool:
+        # vng writes the guest's host keys before qemu starts: pin that key
+        if vm.session.policy.pinned is None:
+            vm.session.policy.pinned = load_public_key(host_key_file)
+        if classify_failure(vm.console.lines(), timed_out=False) is not None:
+            return False
+        return vm.alive()
+
+    try:
+        vm.session.connect(deadline, alive)
+    except BootError as e:
+        if not vm.alive():
+            vm.console.join(2.0)
+        lines = vm.console.lines()
+        verdict = classify_failure(lines, timed_out=True)
+        if verdict.kind == NO_SSH and vm.expired:
+            verdict = BootFailure(EXITED, "the run timeout expired during boot")
+        elif verdict.kind == NO_SSH and not vm.alive():
+            verdict = BootFailure(EXITED, f"VM exited with status {vm.proc.returncode} "
+                                          f"before SSH came up ({verdict.detail})")
+        raise VMBootError(verdict.kind, verdict.detail, lines[-TAIL_LINES:],
+                          vm.req.console_log) from e

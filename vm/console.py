@@ -1,0 +1,108 @@
+"""Console capture: copy the VM's console stream to console.log byte for byte,
+keep the lines in memory, and classify boot failures from them."""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+PANIC_RE = re.compile(r"Kernel panic - not syncing|end Kernel panic")
+NO_INIT_RE = re.compile(
+    r"No working init found|Requested init \S+ failed|VFS: Unable to mount root")
+INIT_REACHED_RE = re.compile(r"Run \S+ as init process|virtme-ng-init:|virtme-init:")
+
+# Boot failure kinds (BootFailure.kind)
+PANIC = "panic"
+NO_INIT = "no-init"
+NO_SSH = "no-ssh"
+EXITED = "vm-exited"
+
+
+@dataclass
+class BootFailure:
+    kind: str          # panic, no-init, no-ssh, vm-exited
+    detail: str        # the line that decided it, or why
+
+
+def classify_failure(lines: list[str], *, timed_out: bool) -> BootFailure | None:
+    """Which boot failure the console shows. `timed_out`: the SSH wait ran out.
+
+    A panic that names init (or a root that cannot mount) is no-init; any other
+    panic is panic; no panic at all is no-ssh when the wait ran out, else None."""
+    for line in lines:
+        if NO_INIT_RE.search(line):
+            return BootFailure(NO_INIT, line.strip())
+    for line in lines:
+        if PANIC_RE.search(line):
+            return BootFailure(PANIC, line.strip())
+    if timed_out:
+        reached = any(INIT_REACHED_RE.search(line) for line in lines)
+        why = "init ran but SSH never answered" if reached else "kernel never reached init"
+        return BootFailure(NO_SSH, why)
+    return None
+
+
+class ConsoleCapture:
+    """Reads a stream (vng's stdout+stderr) in a thread and appends every byte to
+    `path` at once, so the file holds the console from the first byte even if the
+    harness is killed. `lines()` is the decoded console so far."""
+
+    def __init__(self, stream: BinaryIO, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._lines: list[str] = []
+        self._partial = ""
+        self._event = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="console", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        with open(self.path, "ab") as out:
+            while True:
+                chunk = self._stream.read1(65536) if hasattr(self._stream, "read1") \
+                    else self._stream.read(65536)
+                if not chunk:
+                    break
+                out.write(chunk)
+                out.flush()
+                self._add(chunk.decode("utf-8", errors="replace"))
+        with self._lock:
+            if self._partial:
+                self._lines.append(self._partial)
+                self._partial = ""
+        self._event.set()
+
+    def _add(self, text: str) -> None:
+        with self._lock:
+            parts = (self._partial + text.replace("\r", "")).split("\n")
+            self._partial = parts.pop()
+            self._lines.extend(parts)
+        self._event.set()
+
+    def lines(self) -> list[str]:
+        """Complete lines so far plus the unfinished last one."""
+        with self._lock:
+            return self._lines + ([self._partial] if self._partial else [])
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._lines)
+
+    def tail(self, n: int = 50) -> list[str]:
+        return self.lines()[-n:]
+
+    def wait_change(self, timeout: float) -> None:
+        """Sleep until new output arrives or `timeout` passes."""
+        self._event.wait(timeout)
+        self._event.clear()
+
+    @property
+    def closed(self) -> bool:
+        return not self._thread.is_alive()
+
+    def join(self, timeout: float = 5.0) -> None:
+        self._thread.join(timeout)
