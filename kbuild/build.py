@@ -1,0 +1,283 @@
+"""The kernel build stage: keyed artifact cache, persistent family build dir,
+ccache, progress, warnings against a base build."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.errors import BuildError, InfraError, InputError
+from common.fsutil import atomic_write, cache_dir, read_json, write_json
+
+from . import cache
+from .key import KeyParts, tree_state
+from .logparse import Warning, first_errors, new_warnings, parse_warnings, warnings_report
+from .objdir import Family, checkout, family_name
+from .progress_watch import LogWatcher
+from .toolchain import Toolchain, check_headers, kernel_tools, toolchain, versions
+
+NICE = ["nice", "-n", "10"]
+SELFTESTS_DIR = "tools/testing/selftests"
+FIXED_ENV = {"KBUILD_BUILD_TIMESTAMP": "2025-01-01", "KBUILD_BUILD_USER": "kharness",
+             "KBUILD_BUILD_HOST": "kharness", "KBUILD_BUILD_VERSION": "1"}
+ARCH_IMAGE = {"x86_64": "arch/x86/boot/bzImage", "x86": "arch/x86/boot/bzImage",
+              "i386": "arch/x86/boot/bzImage", "arm64": "arch/arm64/boot/Image"}
+
+
+@dataclass
+class BuildRequest:
+    tree: Path                          # clean kernel source tree (git checkout)
+    config: Path                        # the final .config from the config stage
+    results_dir: Path | None = None     # gets warnings.txt, warnings.json, build.log
+    tree_name: str | None = None        # family part; default: the tree dir's name
+    config_family: str = "custom"       # family part; usually the profile name
+    toolchain: str = "gcc"              # gcc, llvm (LLVM=1), llvm-19 (LLVM=-19)
+    arch: str = "x86_64"
+    jobs: int = 0                       # 0: the number of CPUs
+    w1: bool = False                    # W=1
+    sparse: bool = False                # C=1
+    targets: list[str] = field(default_factory=list)   # empty: the default build
+    ccache: bool = True
+    nice: bool = True
+    base_warnings: Path | None = None   # warnings.json (or artifacts dir) of the base
+    timeout: float = 4 * 3600
+    use_cache: bool = True
+
+
+@dataclass
+class BuildResult:
+    artifacts_dir: Path
+    bzimage: Path | None
+    vmlinux: Path | None
+    key: str
+    cached: bool
+    duration: float
+    warnings: list[Warning]
+    new_warnings: list[Warning]
+    build_dir: Path                     # the family's persistent build dir
+    family: str
+    log: Path
+    warnings_report: Path | None = None
+    modules: Path | None = None
+
+
+def make_flags(req: BuildRequest, tc: Toolchain) -> list[str]:
+    flags = [f"ARCH={req.arch}"] + tc.make_vars()
+    if req.w1:
+        flags.append("W=1")
+    if req.sparse:
+        flags.append("C=1")
+    return flags
+
+
+def build_env(tree: Path, ccache: bool) -> dict[str, str]:
+    env = dict(FIXED_ENV)
+    if ccache:
+        env.update({"CCACHE_DIR": str(cache_dir() / "ccache"), "CCACHE_BASEDIR": str(tree),
+                    "CCACHE_NOHASHDIR": "true"})
+    return env
+
+
+def make_argv(req: BuildRequest, tc: Toolchain, obj: Path, flags: list[str],
+              targets: list[str]) -> list[str]:
+    jobs = req.jobs or os.cpu_count() or 1
+    argv = (NICE if req.nice else []) + ["make", "-C", str(req.tree), f"O={obj}",
+                                          f"-j{jobs}"] + flags
+    if req.ccache:
+        argv.append(f"CC=ccache {tc.cc}")
+    return argv + targets
+
+
+def _config_values(text: str) -> dict[str, str]:
+    from configs.merge import read_dotconfig
+    return read_dotconfig(text)
+
+
+def compute_key(req: BuildRequest, runner, tc: Toolchain, config_text: str) -> str:
+    values = _config_values(config_text)
+    tools = kernel_tools(tc, sparse=req.sparse, ccache=req.ccache,
+                         btf=values.get("DEBUG_INFO_BTF") == "y")
+    head, dirty = tree_state(runner, req.tree, exclude=(SELFTESTS_DIR,))
+    return KeyParts("kernel", head, dirty, config_text, versions(runner, tools), req.arch,
+                    make_flags(req, tc), list(req.targets)).digest()
+
+
+def _check_tree_and_config(req: BuildRequest) -> str:
+    from configs.stage import check_tree
+    check_tree(req.tree)
+    try:
+        text = Path(req.config).read_text()
+    except OSError as e:
+        raise InputError(f"cannot read the .config: {e.strerror}", path=str(req.config)) from e
+    values = _config_values(text)
+    if not values:
+        raise InputError("no CONFIG_ lines: not a .config", path=str(req.config))
+    headers = ["/usr/include/gelf.h"] if req.arch in ("x86_64", "x86") else []
+    if values.get("MODULE_SIG") == "y" or values.get("SYSTEM_TRUSTED_KEYRING") == "y":
+        headers.append("/usr/include/openssl/ssl.h")
+    check_headers(headers)
+    return text
+
+
+def load_base_warnings(path: Path | None) -> list[Warning] | None:
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        p = p / "warnings.json"
+    try:
+        return [Warning.from_dict(d) for d in read_json(p)]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"cannot read base warnings: {e}", path=str(p)) from e
+
+
+def build_kernel(req: BuildRequest, runner, progress=None) -> BuildResult:
+    """Build (or reuse) the kernel for req.config. Raises BuildError on a failed
+    build, InfraError for a missing tool or a full disk."""
+    t0 = time.monotonic()
+    req.tree = Path(req.tree).resolve()
+    config_text = _check_tree_and_config(req)
+    tc = toolchain(req.toolchain)
+    key = compute_key(req, runner, tc, config_text)
+    fam = Family(family_name(req.tree_name or req.tree.name, req.config_family, tc.name))
+    hit = cache.lookup(key) if req.use_cache else None
+    if hit is not None:
+        res = _result(req, fam, key, hit, cached=True, t0=t0)
+        if progress is not None:
+            progress.info(f"[build] cached: {key[:12]} ({hit})")
+        return res
+    started = progress.start("build", fam.name) if progress is not None else None
+    try:
+        art = _build(req, runner, progress, tc, fam, key, config_text)
+    except BaseException:
+        if progress is not None:
+            progress.end("build", started, "FAILED")
+        raise
+    res = _result(req, fam, key, art, cached=False, t0=t0)
+    if progress is not None:
+        progress.end("build", started, "ok", f"{len(res.warnings)} warnings, "
+                                             f"{len(res.new_warnings)} new")
+    return res
+
+
+def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -> Path:
+    targets = list(req.targets)
+    log = fam.root / "build.log"
+    with checkout(req.tree, fam) as obj:
+        dotconfig = obj / ".config"
+        if not dotconfig.is_file() or dotconfig.read_text() != config_text:
+            atomic_write(dotconfig, config_text)
+        _unlink(log)
+        stats = fam.load_stats()
+        argv = make_argv(req, tc, obj, make_flags(req, tc), targets)
+        env = build_env(req.tree, req.ccache)
+        with LogWatcher(log, progress, "build", stats.get("objects"),
+                        stats.get("per_object")) as watch:
+            t = time.monotonic()
+            res = runner.run(argv, env=env, log=log, timeout=req.timeout)
+        text = _read(log)
+        if res.returncode != 0:
+            _fail(req, log, text, obj)
+        mods = _modules(req, runner, tc, obj, fam, log, env, config_text)
+        _update_stats(fam, stats, watch.count, time.monotonic() - t, bool(targets))
+        warns = parse_warnings(_read(log).splitlines(), strip=(str(req.tree), str(obj)))
+        wjson = fam.root / "warnings.json"
+        write_json(wjson, [w.to_dict() for w in warns])
+        return cache.store(key, _artifact_files(req, obj, log, wjson),
+                           {"modules": mods} if mods else None,
+                           {"family": fam.name, "tree": str(req.tree)})
+
+
+def _artifact_files(req: BuildRequest, obj: Path, log: Path, wjson: Path) -> dict[str, Path]:
+    files = {"build.log": log, "warnings.json": wjson, ".config": obj / ".config"}
+    image = obj / ARCH_IMAGE.get(req.arch, "arch/x86/boot/bzImage")
+    for name, p in (("bzImage", image), ("vmlinux", obj / "vmlinux"),
+                    ("System.map", obj / "System.map")):
+        if p.is_file() and not req.targets:
+            files[name] = p
+    return files
+
+
+def _modules(req, runner, tc, obj: Path, fam: Family, log: Path, env, config_text) -> Path | None:
+    if req.targets or "CONFIG_MODULES=y" not in config_text.splitlines():
+        return None
+    stage = fam.root / "modules-staging"
+    shutil.rmtree(stage, ignore_errors=True)
+    argv = make_argv(req, tc, obj, make_flags(req, tc), [
+        "modules_install", f"INSTALL_MOD_PATH={stage}", "INSTALL_MOD_STRIP=1"])
+    res = runner.run(argv, env=env, log=log, timeout=req.timeout)
+    if res.returncode != 0:
+        _fail(req, log, _read(log), obj)
+    return stage
+
+
+def _update_stats(fam: Family, stats: dict, count: int, took: float, partial: bool) -> None:
+    if partial or count == 0:
+        return
+    new = dict(stats)
+    new["objects"] = max(count, stats.get("objects", 0))
+    if count >= 50:
+        new["per_object"] = took / count
+    new["last_duration"] = took
+    fam.save_stats(new)
+
+
+def _fail(req: BuildRequest, log: Path, text: str, obj: Path) -> None:
+    if "No space left on device" in text:
+        raise InfraError(f"disk full during the build (log: {log})",
+                         hint=f"free space under {cache_dir()}")
+    errs = first_errors(text.splitlines(), strip=(str(req.tree), str(obj)))
+    if req.results_dir is not None:
+        _copy_log(log, Path(req.results_dir))
+    lines = "\n".join("  " + e.text() for e in errs[:10]) or "  (no compiler error found)"
+    raise BuildError(f"kernel build failed (log: {log}):\n{lines}")
+
+
+def _result(req, fam: Family, key: str, art: Path, *, cached: bool, t0: float) -> BuildResult:
+    warns = [Warning.from_dict(d) for d in read_json(art / "warnings.json")]
+    base = load_base_warnings(req.base_warnings)
+    new = new_warnings(warns, base) if base is not None else []
+    res = BuildResult(
+        artifacts_dir=art, bzimage=_maybe(art / "bzImage"), vmlinux=_maybe(art / "vmlinux"),
+        key=key, cached=cached, duration=0.0, warnings=warns, new_warnings=new,
+        build_dir=fam.obj, family=fam.name, log=art / "build.log",
+        modules=art / "modules" if (art / "modules").is_dir() else None)
+    if req.results_dir is not None:
+        rd = Path(req.results_dir)
+        title = f"build {key[:12]}" + (" (against base)" if base is not None else "")
+        res.warnings_report = rd / "warnings.txt"
+        atomic_write(res.warnings_report, warnings_report(warns, new, title))
+        write_json(rd / "warnings.json", {"key": key, "cached": cached,
+                                          "warnings": [w.to_dict() for w in warns],
+                                          "new": [w.to_dict() for w in new]})
+        _copy_log(art / "build.log", rd)
+    res.duration = time.monotonic() - t0
+    return res
+
+
+def _copy_log(log: Path, rd: Path) -> None:
+    try:
+        rd.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, rd / "build.log")
+    except OSError as e:
+        raise InfraError(f"cannot copy the build log to {rd}: {e.strerror}") from e
+
+
+def _maybe(p: Path) -> Path | None:
+    return p if p.exists() else None
+
+
+def _unlink(p: Path) -> None:
+    try:
+        p.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _read(p: Path) -> str:
+    try:
+        return p.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""

@@ -1,0 +1,51 @@
+"""`harness.py build`: build a kernel from a tree and a final .config."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.progress import Progress
+from common.proc import Runner
+
+from .build import BuildRequest, build_kernel
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "build", help="build a kernel (keyed cache, ccache, warnings)",
+        description="Build with make O=<family build dir>; reuse the artifacts when the "
+                    "key (tree commit, .config, toolchain, flags) matches a finished build.")
+    p.add_argument("--tree", required=True, type=Path)
+    p.add_argument("--config", required=True, type=Path, help="final .config (config stage)")
+    p.add_argument("--family", default="custom",
+                   help="config family (profile name) for the persistent build dir")
+    p.add_argument("--tree-name", default=None)
+    p.add_argument("--toolchain", default="gcc", help="gcc, llvm or llvm-19")
+    p.add_argument("--arch", default="x86_64")
+    p.add_argument("-j", "--jobs", type=int, default=0)
+    p.add_argument("--W1", action="store_true", dest="w1", help="make W=1")
+    p.add_argument("--sparse", action="store_true", help="make C=1")
+    p.add_argument("--target", action="append", default=[],
+                   help="build only this make target (e.g. fs/namei.o); repeatable")
+    p.add_argument("--no-ccache", action="store_false", dest="ccache")
+    p.add_argument("--no-cache", action="store_false", dest="use_cache",
+                   help="build even when a finished build has the same key")
+    p.add_argument("--base-warnings", type=Path, default=None,
+                   help="warnings.json or artifacts dir of the base build")
+    p.add_argument("--results", type=Path, default=None)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    req = BuildRequest(tree=args.tree, config=args.config, results_dir=args.results,
+                       tree_name=args.tree_name, config_family=args.family,
+                       toolchain=args.toolchain, arch=args.arch, jobs=args.jobs, w1=args.w1,
+                       sparse=args.sparse, targets=args.target, ccache=args.ccache,
+                       base_warnings=args.base_warnings, use_cache=args.use_cache)
+    res = build_kernel(req, Runner(verbose=args.verbose), Progress())
+    print(f"key: {res.key}\ncached: {res.cached}\nartifacts: {res.artifacts_dir}")
+    if res.bzimage:
+        print(f"bzImage: {res.bzimage}")
+    print(f"warnings: {len(res.warnings)} ({len(res.new_warnings)} new)")
+    for w in res.new_warnings:
+        print(">> " + w.text())
+    return 0

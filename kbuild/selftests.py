@@ -1,0 +1,182 @@
+"""Selftests builds: tools/testing/selftests/bpf (test_progs and friends) with
+clang-19 against a built kernel, and the quick kselftest install path."""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.errors import ApplyError, BuildError, InputError
+
+from . import cache
+from .build import NICE, build_env
+from .key import KeyParts, tree_state
+from .logparse import FileError, first_errors
+from .objdir import Family, checkout
+from .toolchain import versions
+
+BPF_DIR = "tools/testing/selftests/bpf"
+LLVM_SUFFIX = "-19"
+
+
+class SelftestsBuildError(BuildError):
+    """The selftests failed to build; `errors` has the first error of each file."""
+
+    def __init__(self, message: str, errors: list[FileError], log: Path | None = None):
+        super().__init__(message, hint=f"log: {log}" if log else None)
+        self.errors = errors
+        self.log = log
+
+
+@dataclass
+class SelftestsRequest:
+    tree: Path
+    kernel_key: str                     # BuildResult.key of the kernel built for `tree`
+    family: str                         # BuildResult.family (its build dir is the KBUILD_OUTPUT)
+    targets: list[str] = field(default_factory=lambda: ["test_progs"])
+    fixups: list[Path] = field(default_factory=list)    # patch files applied to the tree first
+    llvm_suffix: str = LLVM_SUFFIX
+    jobs: int = 2
+    nice: bool = True
+    results_dir: Path | None = None
+    timeout: float = 3 * 3600
+    use_cache: bool = True
+
+
+@dataclass
+class SelftestsResult:
+    artifacts_dir: Path                 # test_progs, *.bpf.o, bpf_testmod.ko, ...
+    key: str
+    cached: bool
+    duration: float
+    log: Path
+    applied_fixups: list[str]
+
+
+def llvm_vars(suffix: str) -> list[str]:
+    """The selftests Makefile's tool variables, pinned to one LLVM version."""
+    return [f"CLANG=clang{suffix}", f"LLC=llc{suffix}", f"LLVM_STRIP=llvm-strip{suffix}",
+            f"LLVM_OBJCOPY=llvm-objcopy{suffix}", f"LLVM_READELF=llvm-readelf{suffix}"]
+
+
+def apply_fixups(runner, tree: Path, patches: list[Path]) -> list[str]:
+    """git-apply each patch unless it is already in; a patch that neither applies
+    nor is applied is an ApplyError naming it. Returns the ones applied now."""
+    applied = []
+    for p in patches:
+        p = Path(p)
+        if not p.is_file():
+            raise InputError("fix-up patch not found", path=str(p))
+        git = ["git", "-C", str(tree), "apply"]
+        if runner.run(git + ["--check", str(p)], timeout=120).returncode == 0:
+            runner.run(git + [str(p)], timeout=120, check=True, error=ApplyError)
+            applied.append(p.name)
+        elif runner.run(git + ["--reverse", "--check", str(p)], timeout=120).returncode != 0:
+            raise ApplyError(f"fix-up {p} does not apply to {tree}",
+                             hint="the tree moved on: refresh the fix-up")
+    return applied
+
+
+def selftests_key(req: SelftestsRequest, runner, fix_text: str) -> str:
+    head, dirty = tree_state(runner, req.tree)
+    tools = ["make", "gcc", f"clang{req.llvm_suffix}", f"llc{req.llvm_suffix}", "pahole"]
+    return KeyParts("selftests", head, dirty, "", versions(runner, tools), "x86_64",
+                    llvm_vars(req.llvm_suffix), list(req.targets),
+                    {"kernel_key": req.kernel_key, "fixups": fix_text}).digest()
+
+
+def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsResult:
+    """Apply fix-ups, then build the bpf selftests against the family's kernel
+    build dir. SelftestsBuildError (exit 5) names each failing file's first error."""
+    t0 = time.monotonic()
+    req.tree = Path(req.tree).resolve()
+    if not (req.tree / BPF_DIR / "Makefile").is_file():
+        raise InputError("no BPF selftests in this tree", path=str(req.tree / BPF_DIR))
+    applied = apply_fixups(runner, req.tree, req.fixups)
+    fix_text = "".join(Path(p).read_text(errors="replace") for p in req.fixups)
+    key = selftests_key(req, runner, fix_text)
+    hit = cache.lookup(key) if req.use_cache else None
+    if hit is not None:
+        return SelftestsResult(hit, key, True, time.monotonic() - t0, hit / "build.log",
+                               applied)
+    fam = Family(req.family)
+    out = fam.root / "selftests-bpf"
+    log = fam.root / "selftests-build.log"
+    if log.exists():
+        log.unlink()
+    started = progress.start("selftests-build", ", ".join(req.targets)) if progress else None
+    with checkout(req.tree, fam) as obj:
+        if not (obj / "vmlinux").is_file():
+            raise BuildError(f"no vmlinux in the kernel build dir of {fam.name}",
+                             hint="build the kernel (with DEBUG_INFO_BTF) first")
+        argv = (NICE if req.nice else []) + [
+            "make", "-C", str(req.tree / BPF_DIR), f"-j{req.jobs}",
+            f"OUTPUT={out}/", f"KBUILD_OUTPUT={obj}", f"VMLINUX_BTF={obj / 'vmlinux'}",
+        ] + llvm_vars(req.llvm_suffix) + list(req.targets)
+        res = runner.run(argv, env=build_env(req.tree, False), log=log, timeout=req.timeout)
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if res.returncode != 0:
+        if progress:
+            progress.end("selftests-build", started, "FAILED")
+        errs = first_errors(text.splitlines(), strip=(str(req.tree / BPF_DIR), str(req.tree)))
+        lines = "\n".join("  " + e.text() for e in errs[:10]) or "  (no error line found)"
+        raise SelftestsBuildError(f"selftests build failed in {len(errs)} file(s):\n{lines}",
+                                  errs, log)
+    art = cache.store(key, {"build.log": log}, {"bpf": _runtime_copy(out)},
+                      {"family": fam.name, "targets": req.targets})
+    if progress:
+        progress.end("selftests-build", started, "ok")
+    return SelftestsResult(art, key, False, time.monotonic() - t0, art / "build.log", applied)
+
+
+def _runtime_copy(out: Path) -> Path:
+    """What test_progs needs at run time: the output dir without the host tool
+    builds and the intermediate objects (kept as a sibling dir, then stored)."""
+    dest = out.parent / "selftests-bpf-runtime"
+    shutil.rmtree(dest, ignore_errors=True)
+
+    def skip(_dir, names):
+        return [n for n in names if n == "tools" or n.endswith(".d")
+                or (n.endswith(".o") and not n.endswith(".bpf.o"))]
+    shutil.copytree(out, dest, ignore=skip, symlinks=True)
+    return dest
+
+
+@dataclass
+class KselftestRequest:
+    tree: Path
+    targets: list[str]                  # kselftest TARGETS, e.g. ["size"]
+    out_dir: Path                       # build output (O=) and install dir parent
+    jobs: int = 2
+    nice: bool = True
+    timeout: float = 1800
+
+
+@dataclass
+class KselftestResult:
+    install_dir: Path                   # has run_kselftest.sh and kselftest-list.txt
+    duration: float
+    log: Path
+
+
+def build_kselftest(req: KselftestRequest, runner) -> KselftestResult:
+    """`make -C tools/testing/selftests TARGETS=... O=... install INSTALL_PATH=...`;
+    the install dir runs TAP-producing tests with run_kselftest.sh."""
+    t0 = time.monotonic()
+    tree = Path(req.tree).resolve()
+    out = Path(req.out_dir).resolve()
+    inst, log = out / "install", out / "kselftest-build.log"
+    shutil.rmtree(inst, ignore_errors=True)
+    argv = (NICE if req.nice else []) + [
+        "make", "-C", str(tree / "tools/testing/selftests"), f"-j{req.jobs}",
+        f"TARGETS={' '.join(req.targets)}", f"O={out / 'build'}", "install",
+        f"INSTALL_PATH={inst}"]
+    res = runner.run(argv, log=log, timeout=req.timeout)
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if res.returncode != 0 or not (inst / "run_kselftest.sh").is_file():
+        errs = first_errors(text.splitlines(), strip=(str(tree),))
+        lines = "\n".join("  " + e.text() for e in errs[:10]) or "  (no error line found)"
+        raise SelftestsBuildError(f"kselftest build of {' '.join(req.targets)} failed:\n{lines}",
+                                  errs, log)
+    return KselftestResult(inst, time.monotonic() - t0, log)
