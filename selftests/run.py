@@ -1,0 +1,279 @@
+"""Run a suite in a booted VM: prepare the guest, run each group with its
+timeout, stream raw output to the results dir, check dmesg for splats after each
+group, retry failures (flaky = failed then passed), write suite.json as it goes."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.errors import InfraError
+from common.fsutil import write_json
+from results.model import ParsedLog, Splat, Status, TestResult
+
+from .guest import GuestInfo, prepare_guest
+from .runners import Group, list_command, plan, retry_group, runner_dir
+from .selection import Selection, apply_deny, matches, select
+from .suite import Suite
+
+
+@dataclass
+class SuiteRequest:
+    suite: Suite
+    out_dir: Path                        # results dir for this suite (host side)
+    selftests_dir: Path | None = None    # built selftests (tools/testing/selftests)
+    only: list[str] = field(default_factory=list)   # narrow the allow list
+    today: dt.date | None = None         # for deny expiry (tests pin it)
+    keep: list[Path] = field(default_factory=list)  # more host paths the guest needs
+
+
+@dataclass
+class GroupRun:
+    label: str
+    log: Path
+    rc: int | None
+    timed_out: bool
+    duration: float
+    crashed: bool = False
+    retry_of: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "log": self.log.name, "rc": self.rc,
+                "timed_out": self.timed_out, "duration": round(self.duration, 3),
+                "crashed": self.crashed, "retry_of": self.retry_of}
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    parsed: ParsedLog                     # all groups' tests, retries merged in
+    raw_logs: list[Path]
+    dmesg_log: Path
+    summary: Path                         # suite.json
+    guest: GuestInfo | None = None
+    groups: list[GroupRun] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    crashed: bool = False                 # the kernel died during the run
+    timed_out: bool = False               # the whole-suite timeout ran out
+    interrupted: bool = False             # Ctrl-C
+    duration: float = 0.0
+
+    @property
+    def statuses(self) -> dict[str, Status]:
+        """Every test and subtest by path ("test/subtest")."""
+        return {path: t.status for path, t in self.parsed.flat()}
+
+    @property
+    def ok(self) -> bool:
+        return not (self.crashed or self.timed_out or self.interrupted) and \
+            not any(s.is_bad for s in self.statuses.values())
+
+    def to_dict(self) -> dict:
+        return {"suite": self.suite, "ok": self.ok, "crashed": self.crashed,
+                "timed_out": self.timed_out, "interrupted": self.interrupted,
+                "duration": round(self.duration, 3), "warnings": self.warnings,
+                "guest": self.guest.to_dict() if self.guest else None,
+                "groups": [g.to_dict() for g in self.groups],
+                "statuses": {k: v.value for k, v in self.statuses.items()},
+                "parsed": self.parsed.to_dict()}
+
+
+def parse_output(fmt: str, lines: list[str]) -> ParsedLog:
+    """Dispatch to the results parsers (imported when first needed)."""
+    if fmt == "test_progs":
+        from results.test_progs import parse_test_progs
+        return parse_test_progs(lines)
+    if fmt == "kselftest":
+        from results.kselftest import parse_kselftest
+        return parse_kselftest(lines)
+    from results.ktap import parse_ktap
+    return parse_ktap(lines)
+
+
+def find_splats(lines: list[str]) -> list[Splat]:
+    from results.splat import find_splats as detect
+    return detect(lines)
+
+
+class _Run:
+    """The state of one run_suite call."""
+
+    def __init__(self, req: SuiteRequest, vm):
+        self.req, self.vm, self.suite = req, vm, req.suite
+        self.out = Path(req.out_dir)
+        self.raw_dir = self.out / "raw"
+        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        self.start = time.monotonic()
+        self.deadline = self.start + self.suite.suite_timeout
+        self.dmesg_seen = 0
+        self.result = SuiteResult(self.suite.name, ParsedLog(self.suite.output_format), [],
+                                  self.out / "dmesg.log", self.out / "suite.json")
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def save(self) -> None:
+        self.result.duration = time.monotonic() - self.start
+        write_json(self.result.summary, self.result.to_dict())
+
+    def run_group(self, group: Group, index: int) -> list[TestResult]:
+        """Run one group, stream its log, parse it, account for timeouts/crashes."""
+        log = self.raw_dir / f"{index:03d}-{group.label}.log"
+        self.result.raw_logs.append(log)
+        timeout = min(group.timeout, max(1.0, self.left()))
+        console_mark = self.vm.console.count()
+        crashed = False
+        try:
+            res = self.vm.stream(group.line(), log, timeout)
+            rc, timed_out, took = res.rc, res.timed_out, res.duration
+        except InfraError:
+            rc, timed_out, took = None, False, 0.0
+            crashed = True
+        if not self.vm.alive() or self.vm.crash() is not None:
+            crashed = True
+        run = GroupRun(group.label, log, rc, timed_out, took, crashed, group.retry_of)
+        self.result.groups.append(run)
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        parsed = parse_output(self.suite.output_format, lines)
+        self.result.parsed.unknown.extend(parsed.unknown)
+        self.result.parsed.notes.extend(f"{group.label}: {n}" for n in parsed.notes)
+        tests = parsed.tests
+        account(tests, group, run, timeout)
+        running = group.tests[0] if len(group.tests) == 1 else group.label
+        splats = list(parsed.splats)
+        if crashed:
+            self.result.crashed = True
+            splats += find_splats(self.vm.console.lines()[console_mark:])
+        else:
+            splats += self.new_dmesg_splats()
+        for s in splats:
+            s.test = s.test or running
+        self.result.parsed.splats.extend(splats)
+        return tests
+
+    def new_dmesg_splats(self) -> list[Splat]:
+        res = self.vm.exec(["dmesg"], 60.0)
+        if res.rc != 0:
+            return []
+        lines = res.stdout.splitlines()
+        new = lines[self.dmesg_seen:] if len(lines) >= self.dmesg_seen else lines
+        self.dmesg_seen = len(lines)
+        if new:
+            with open(self.result.dmesg_log, "a", encoding="utf-8") as f:
+                f.write("\n".join(new) + "\n")
+        return find_splats(new)
+
+
+def account(tests: list[TestResult], group: Group, run: GroupRun, timeout: float) -> None:
+    """Fill in what a killed or crashed group never reported (in place): the test
+    that was running becomes TIMEOUT (or ERROR on a crash), tests that never
+    started become MISSING."""
+    reported = [p for t in tests for p, _ in t.walk()]
+    if run.crashed:
+        bad, why = Status.ERROR, "kernel crashed while it ran"
+    elif run.timed_out:
+        bad, why = Status.TIMEOUT, f"killed after {timeout:.0f}s"
+    else:
+        bad, why = Status.MISSING, f"not reported (exit status {run.rc})"
+    missing = [t for t in tests if t.status == Status.MISSING]
+    if missing and bad != Status.MISSING:
+        missing[0].status, missing[0].reason = bad, why
+    absent = [n for n in group.tests if not any(matches(n, p) for p in reported)]
+    for i, name in enumerate(absent):
+        first = i == 0 and not missing
+        tests.append(TestResult(name, bad if first else Status.MISSING,
+                                reason=why if first else "never ran: " + why))
+    if not tests and not group.tests and (run.timed_out or run.crashed or run.rc != 0):
+        tests.append(TestResult(group.label, bad, reason=why))
+
+
+def merge_retry(orig: TestResult, new: TestResult) -> None:
+    """Keep both runs: failed-then-passed becomes FLAKY, never a plain pass."""
+    orig.runs = (orig.runs or [orig.status.value]) + [new.status.value]
+    if orig.status.is_bad and not new.status.is_bad:
+        orig.status = Status.FLAKY
+    by_name = {s.name: s for s in new.subtests}
+    for sub in orig.subtests:
+        if sub.status.is_bad and sub.name in by_name:
+            merge_retry(sub, by_name[sub.name])
+
+
+def run_suite(req: SuiteRequest, vm) -> SuiteResult:
+    """Run `req.suite` in `vm` (a vm.boot.VM). Never raises for test failures, a
+    hung test or a kernel crash: those are in the result. Ctrl-C stops the run,
+    writes the partial suite.json and re-raises."""
+    r = _Run(req, vm)
+    suite = req.suite
+    sel: Selection = select(suite, req.today, req.only)
+    r.result.warnings.extend(sel.warnings)
+    try:
+        cwd = runner_dir(suite, req.selftests_dir)
+        keep = [cwd, r.out, *req.keep, *([vm.req.rwdir] if getattr(vm, "req", None) else [])]
+        r.result.guest = prepare_guest(vm, keep)
+        r.save()
+        listed = None
+        line = list_command(suite, cwd)
+        if line is not None:
+            res = vm.exec(line, 120.0)
+            listed = [x.strip() for x in res.stdout.splitlines() if x.strip()] if res.ok else None
+        groups = plan(suite, sel, cwd, listed).groups
+        _run_groups(r, groups, sel)
+    except KeyboardInterrupt:
+        r.result.interrupted = True
+        r.save()
+        raise
+    apply_deny(r.result.parsed.tests, sel.deny)
+    r.save()
+    return r.result
+
+
+def _run_groups(r: _Run, groups: list[Group], sel: Selection) -> None:
+    suite = r.suite
+    index = 0
+    ran: list[tuple[Group, list[TestResult]]] = []
+    for pos, group in enumerate(groups):
+        if r.left() <= 0 or r.result.crashed:
+            why = "suite timeout ran out" if r.left() <= 0 else "kernel crashed earlier"
+            r.result.timed_out = r.result.timed_out or r.left() <= 0
+            for g in groups[pos:]:
+                names = g.tests or [g.label]
+                r.result.parsed.tests.extend(
+                    TestResult(n, Status.MISSING, reason=f"never ran: {why}") for n in names)
+            r.result.parsed.complete = False
+            r.save()
+            return
+        index += 1
+        tests = r.run_group(group, index)
+        r.result.parsed.tests.extend(tests)
+        ran.append((group, tests))
+        r.save()
+    for attempt in range(1, suite.retries + 1):
+        todo = _retry_units(suite, sel, ran, attempt)
+        if not todo or r.result.crashed:
+            break
+        for retry, failed in todo:
+            if r.left() <= 0 or r.result.crashed:
+                return
+            index += 1
+            new = r.run_group(retry, index)
+            for test in failed:
+                match = next((n for n in new if n.name == test.name), None) or \
+                    TestResult(test.name, Status.MISSING, reason="not reported on retry")
+                merge_retry(test, match)
+            r.save()
+
+
+def _retry_units(suite: Suite, sel: Selection, ran, attempt: int):
+    """(retry group, failed tests it re-runs): one per failed test for test_progs,
+    one per original group otherwise."""
+    units = []
+    for group, tests in ran:
+        failed = [t for t in tests if t.status.is_bad]
+        if not failed:
+            continue
+        if suite.is_test_progs:
+            units += [(retry_group(suite, sel, t.name, group, attempt), [t]) for t in failed]
+        else:
+            units.append((retry_group(suite, sel, failed[0].name, group, attempt), failed))
+    return units

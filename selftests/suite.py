@@ -1,0 +1,209 @@
+"""Suite files (selftests/suites/*.yaml): loading and schema checks.
+
+Every error names the file and line (InputError)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+
+from common.errors import InputError
+from common.yamlfile import Located, LocatedList, line_of, load_yaml
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+
+TEST_PROGS_RUNNERS = ("test_progs", "test_progs-no_alu32", "test_progs-cpuv4")
+RUNNERS = TEST_PROGS_RUNNERS + ("kselftest", "command")
+
+TOP_KEYS = {"name", "description", "runner", "path", "command", "allow", "deny", "timeout",
+            "parallel", "batch", "retries", "vm"}
+DENY_KEYS = {"name", "reason", "link", "expires"}
+TIMEOUT_KEYS = {"test", "suite", "watchdog"}
+VM_KEYS = {"cpus", "memory"}
+MEMORY_RE = re.compile(r"^\d+[MG]$")
+
+
+@dataclass
+class DenyEntry:
+    name: str                 # test name or glob (test_progs: "test" or "test/subtest")
+    reason: str
+    link: str | None = None
+    expires: dt.date | None = None
+    line: int | None = None
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+@dataclass
+class Suite:
+    name: str
+    runner: str
+    source: Path
+    description: str = ""
+    path: str | None = None           # dir of the runner, relative to the selftests dir
+    command: list[str] = field(default_factory=list)   # runner: command
+    allow: list[str] = field(default_factory=list)     # empty: everything
+    deny: list[DenyEntry] = field(default_factory=list)
+    test_timeout: float = 300.0       # one test (or one batch of `batch` tests)
+    suite_timeout: float = 1800.0     # the whole suite, retries included
+    watchdog: int | None = None       # test_progs -w
+    parallel: int = 1                 # test_progs -j
+    batch: int = 1                    # tests per invocation
+    retries: int = 0                  # re-runs of a failed test
+    cpus: int = 2
+    memory: str = "2G"
+
+    @property
+    def is_test_progs(self) -> bool:
+        return self.runner in TEST_PROGS_RUNNERS
+
+    @property
+    def output_format(self) -> str:
+        if self.is_test_progs:
+            return "test_progs"
+        return "kselftest" if self.runner == "kselftest" else "ktap"
+
+
+def suite_path(name_or_path: str, suites_dir: Path = SUITES_DIR) -> Path:
+    """A suite given by name (selftests/suites/NAME.yaml) or by file path."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        return p
+    return suites_dir / f"{name_or_path}.yaml"
+
+
+def list_suites(suites_dir: Path = SUITES_DIR) -> list[Path]:
+    return sorted(suites_dir.glob("*.yaml"))
+
+
+def load_suite(name_or_path: str | Path, suites_dir: Path = SUITES_DIR) -> Suite:
+    path = suite_path(str(name_or_path), suites_dir)
+    if not path.is_file():
+        known = ", ".join(p.stem for p in list_suites(suites_dir))
+        raise InputError(f"no such suite (known: {known})", path=str(path))
+    doc = load_yaml(path)
+    return parse_suite(doc, str(path))
+
+
+class _Checker:
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, msg: str, node, key=None) -> NoReturn:
+        raise InputError(msg, path=self.path, line=line_of(node, key))
+
+    def mapping(self, node, keys: set[str], what: str, parent=None, pkey=None) -> Located:
+        if not isinstance(node, Located):
+            self.fail(f"{what} must be a mapping", parent if parent is not None else node, pkey)
+        for k in node:
+            if k not in keys:
+                self.fail(f"unknown key '{k}' in {what} (allowed: {', '.join(sorted(keys))})",
+                          node, k)
+        return node
+
+    def string(self, node, key, required=False) -> str | None:
+        if key not in node:
+            if required:
+                self.fail(f"missing required key '{key}'", node)
+            return None
+        val = node[key]
+        if not isinstance(val, str) or not val.strip():
+            self.fail(f"'{key}' must be a non-empty string", node, key)
+        return val
+
+    def number(self, node, key, default, *, integer=False, minimum=0):
+        if key not in node:
+            return default
+        val = node[key]
+        kinds = (int,) if integer else (int, float)
+        if isinstance(val, bool) or not isinstance(val, kinds) or val < minimum:
+            kind = "an integer" if integer else "a number"
+            self.fail(f"'{key}' must be {kind} >= {minimum}", node, key)
+        return val
+
+    def strings(self, node, key) -> list[str]:
+        if key not in node:
+            return []
+        val = node[key]
+        if not isinstance(val, LocatedList) or not all(
+                isinstance(x, str) and x.strip() for x in val):
+            self.fail(f"'{key}' must be a list of non-empty strings", node, key)
+        return list(val)
+
+
+def parse_suite(doc, path: str) -> Suite:
+    c = _Checker(path)
+    doc = c.mapping(doc, TOP_KEYS, "suite")
+    stem = Path(path).stem
+    name = c.string(doc, "name") or stem
+    runner = c.string(doc, "runner", required=True)
+    if runner not in RUNNERS:
+        c.fail(f"unknown runner '{runner}' (one of: {', '.join(RUNNERS)})", doc, "runner")
+    command = c.strings(doc, "command")
+    if runner == "command" and not command:
+        c.fail("runner 'command' needs a 'command' list (argv)", doc, "runner")
+    if runner != "command" and command:
+        c.fail(f"'command' is only for runner 'command', not '{runner}'", doc, "command")
+    suite = Suite(name=name, runner=runner, source=Path(path),
+                  description=c.string(doc, "description") or "",
+                  path=c.string(doc, "path"), command=command,
+                  allow=c.strings(doc, "allow"), deny=_deny(c, doc),
+                  parallel=c.number(doc, "parallel", 1, integer=True, minimum=1),
+                  batch=c.number(doc, "batch", 1, integer=True, minimum=1),
+                  retries=c.number(doc, "retries", 0, integer=True, minimum=0))
+    if "timeout" in doc:
+        t = c.mapping(doc["timeout"], TIMEOUT_KEYS, "timeout", doc, "timeout")
+        suite.test_timeout = c.number(t, "test", suite.test_timeout, minimum=1)
+        suite.suite_timeout = c.number(t, "suite", suite.suite_timeout, minimum=1)
+        suite.watchdog = c.number(t, "watchdog", None, integer=True, minimum=1)
+        if suite.suite_timeout < suite.test_timeout:
+            c.fail("timeout.suite must not be shorter than timeout.test", t, "suite")
+    if "vm" in doc:
+        v = c.mapping(doc["vm"], VM_KEYS, "vm", doc, "vm")
+        suite.cpus = c.number(v, "cpus", suite.cpus, integer=True, minimum=1)
+        mem = c.string(v, "memory")
+        if mem is not None:
+            if not MEMORY_RE.match(mem):
+                c.fail(f"vm.memory must look like 512M or 2G, not '{mem}'", v, "memory")
+            suite.memory = mem
+    if not suite.is_test_progs:
+        if "parallel" in doc:
+            c.fail(f"'parallel' is a test_progs option; runner is '{runner}'", doc, "parallel")
+        if suite.watchdog is not None:
+            c.fail(f"'watchdog' is a test_progs option; runner is '{runner}'",
+                   doc["timeout"], "watchdog")
+    return suite
+
+
+def _deny(c: _Checker, doc) -> list[DenyEntry]:
+    if "deny" not in doc:
+        return []
+    items = doc["deny"]
+    if not isinstance(items, LocatedList):
+        c.fail("'deny' must be a list of {name, reason, link, expires} entries", doc, "deny")
+    out = []
+    for item in items:
+        e = c.mapping(item, DENY_KEYS, "deny entry", doc, "deny")
+        expires = e.get("expires")
+        if expires is not None:
+            expires = _date(c, e, expires)
+        out.append(DenyEntry(name=c.string(e, "name", required=True),
+                             reason=c.string(e, "reason", required=True),
+                             link=c.string(e, "link"), expires=expires, line=e.line))
+    return out
+
+
+def _date(c: _Checker, node, val) -> dt.date:
+    if isinstance(val, dt.datetime):
+        return val.date()
+    if isinstance(val, dt.date):
+        return val
+    if isinstance(val, str):
+        try:
+            return dt.date.fromisoformat(val)
+        except ValueError:
+            pass
+    c.fail(f"'expires' must be a date YYYY-MM-DD, not '{val}'", node, "expires")
