@@ -1,0 +1,227 @@
+"""Apply a revision of a series onto its base, in a worktree of its own.
+
+`apply_series(ApplyRequest, runner) -> ApplyResult` is the stage entry point. The
+tree's fix-ups go first (as their own commits), then the patches with `git am --3way`,
+one `git am` per patch so each gets its own record. On a failure the `am` is aborted,
+the worktree is left clean, and ApplyError names the patch, files and hunks.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from common.errors import ApplyError, InputError
+
+from . import worktree as wtmod
+from .gitutil import git, head, rev_parse
+from .hunks import failed_hunks
+from .mailbox import ENC, PatchItem, read_patch_file
+from .manifest import find_series
+from .source import load_patches
+from .treedefs import tree_extras
+from .treeimport import BASE_TAG, tree_info
+
+CLEAN, THREEWAY, FAILED = "clean", "3way", "failed"
+FALLBACK = "Falling back to patching base and 3-way merge"
+
+
+@dataclass
+class ApplyRequest:
+    series: str
+    rev: str
+    tree: str | None = None      # default: the revision's base tree
+    upto: int | None = None      # apply only the first K patches
+    fixups: bool = True          # apply the tree's fix-ups first
+
+
+@dataclass
+class HunkFailure:
+    file: str
+    hunk: int                    # 1-based within the file
+    header: str                  # the @@ line
+    line: int                    # line of the @@ in the patch file
+
+
+@dataclass
+class PatchRecord:
+    index: int                   # 1-based; fix-ups count separately
+    name: str
+    subject: str
+    sha256: str
+    status: str                  # clean, 3way, failed
+    commit: str | None = None
+    failed_files: list[str] = field(default_factory=list)
+    failed_hunks: list[HunkFailure] = field(default_factory=list)
+    output: str = ""             # git am's output when it failed
+
+
+@dataclass
+class ApplyResult:
+    series: str
+    rev: str
+    tree: str
+    base_ref: str
+    base_commit: str
+    fixup_head: str              # the base plus the tree's fix-ups
+    head: str
+    worktree: Path
+    key: str
+    status: str = "applied"      # applied, failed
+    total: int = 0               # patches in the revision (before --upto)
+    upto: int | None = None
+    patches: list[PatchRecord] = field(default_factory=list)
+    fixups: list[PatchRecord] = field(default_factory=list)
+    reused: bool = False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["worktree"] = str(self.worktree)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ApplyResult":
+        d = dict(d)
+        d["worktree"] = Path(d["worktree"])
+        d["patches"] = [_rec(p) for p in d.get("patches", [])]
+        d["fixups"] = [_rec(p) for p in d.get("fixups", [])]
+        return cls(**d)
+
+
+def _rec(d: dict) -> PatchRecord:
+    d = dict(d)
+    d["failed_hunks"] = [HunkFailure(**h) for h in d.get("failed_hunks", [])]
+    return PatchRecord(**d)
+
+
+class ApplyFailed(ApplyError):
+    """A patch did not apply; `.result` holds the records up to it."""
+
+    def __init__(self, message: str, result: ApplyResult, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.result = result
+
+
+def resolve_base(series, rev, tree: str | None, runner) -> tuple[str, str, str, Path]:
+    """(tree, ref, commit, repo) of the base; InputError at the manifest's base line."""
+    name = tree or rev.base.tree
+    where = {"path": str(series.manifest), "line": rev.base.line or rev.line}
+    info = tree_info(name)
+    if info is None:
+        raise InputError(f"base tree {name!r} does not exist (not imported)", **where,
+                         hint=f"harness.py tree import {name}")
+    ref = rev.base.ref if name == rev.base.tree and rev.base.ref else BASE_TAG
+    commit = rev_parse(runner, info.repo, ref)
+    if commit is None:
+        raise InputError(f"base {name}@{ref} does not exist in {info.repo}", **where)
+    return name, ref, commit, info.repo
+
+
+def apply_key(commit: str, fixups: list[PatchItem], items: list[PatchItem]) -> str:
+    data = json.dumps([commit, [f.sha256 for f in fixups], [i.sha256 for i in items]])
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def apply_series(req: ApplyRequest, runner) -> ApplyResult:
+    series = find_series(req.series)
+    rev = series.revision(req.rev)
+    items = load_patches(series, rev)
+    total = len(items)
+    if req.upto is not None:
+        if not 1 <= req.upto <= total:
+            raise InputError(f"--upto {req.upto}: {series.name}@{rev.label} has {total} "
+                             "patches", path=str(series.manifest), line=rev.line)
+        items = items[:req.upto]
+    tree, ref, commit, repo = resolve_base(series, rev, req.tree, runner)
+    extras = tree_extras(tree) if req.fixups else None
+    fixups = [read_patch_file(f.path, author=None) for f in (extras.fixups if extras else [])]
+    key = apply_key(commit, fixups, items)
+    wt = wtmod.worktree_path(tree, series.name, rev.label)
+    with wtmod.locked(wt):
+        st = wtmod.reusable(runner, wt, key)
+        if st is not None:
+            res = ApplyResult.from_dict(st["result"])
+            res.reused = True
+            return res
+        wtmod.prepare(runner, repo, wt, f"kh/{series.name}/{rev.label}", commit)
+        res = ApplyResult(series.name, rev.label, tree, ref, commit, commit, commit, wt, key,
+                          total=total, upto=req.upto)
+        try:
+            _apply_all(runner, wt, fixups, res.fixups, res, "fix-up")
+            res.fixup_head = head(runner, wt)
+            _apply_all(runner, wt, items, res.patches, res, "patch")
+            res.head = head(runner, wt)
+        finally:
+            shutil.rmtree(_scratch(wt), ignore_errors=True)
+            wtmod.write_state(wt, {"key": key, "status": res.status, "head": res.head,
+                                   "result": res.to_dict()})
+        return res
+
+
+def _scratch(wt: Path) -> Path:
+    return wt.parent / f".{wt.name}.msgs"
+
+
+def _apply_all(runner, wt: Path, items: list[PatchItem], out: list[PatchRecord],
+               res: ApplyResult, what: str) -> None:
+    for i, item in enumerate(items, 1):
+        rec = apply_one(runner, wt, item, i)
+        out.append(rec)
+        if rec.status == FAILED:
+            res.status = FAILED
+            res.head = head(runner, wt)
+            raise ApplyFailed(failure_text(what, rec), res,
+                              hint=f"the worktree {wt} is clean at the last applied commit")
+
+
+def apply_one(runner, wt: Path, item: PatchItem, index: int) -> PatchRecord:
+    scratch = _scratch(wt)
+    scratch.mkdir(parents=True, exist_ok=True)
+    mail = scratch / f"{index:04d}.eml"
+    mail.write_bytes(item.message.encode("utf-8", ENC))
+    rec = PatchRecord(index, item.name, item.subject, item.sha256, FAILED)
+    res = git(runner, ["am", "-q", "--3way", "--committer-date-is-author-date",
+                       "--no-gpg-sign", f"-p{item.strip}", str(mail)], cwd=wt, check=False,
+              error=ApplyError)
+    out = (res.stdout + res.stderr).strip()
+    if res.returncode == 0:
+        rec.status = THREEWAY if FALLBACK in out else CLEAN
+        rec.commit = head(runner, wt)
+        return rec
+    wtmod.abort_am(runner, wt)
+    git(runner, ["reset", "-q", "--hard", "HEAD"], cwd=wt, error=ApplyError)
+    git(runner, ["clean", "-q", "-f", "-d"], cwd=wt, error=ApplyError)
+    rec.output = out[-4000:]
+    rec.failed_hunks = failed_hunks(runner, wt, item)
+    rec.failed_files = sorted({h.file for h in rec.failed_hunks} | _files_from_output(out))
+    return rec
+
+
+def _files_from_output(out: str) -> set[str]:
+    files = set()
+    for ln in out.splitlines():
+        for prefix in ("error: patch failed: ", "CONFLICT (content): Merge conflict in "):
+            if ln.startswith(prefix):
+                files.add(ln[len(prefix):].rsplit(":", 1)[0] if "patch failed" in prefix
+                          else ln[len(prefix):])
+        if ln.startswith("error: ") and ln.endswith(": already exists in working directory"):
+            files.add(ln[len("error: "):-len(": already exists in working directory")])
+        if ln.startswith("error: ") and ln.endswith(": does not exist in index"):
+            files.add(ln[len("error: "):-len(": does not exist in index")])
+    return files
+
+
+def failure_text(what: str, rec: PatchRecord) -> str:
+    lines = [f"{what} {rec.index} ({rec.name}: {rec.subject}) does not apply"]
+    for f in rec.failed_files:
+        hunks = [h for h in rec.failed_hunks if h.file == f]
+        if hunks:
+            for h in hunks:
+                lines.append(f"  {f}: hunk {h.hunk} {h.header} (patch line {h.line})")
+        else:
+            lines.append(f"  {f}")
+    if not rec.failed_files:
+        lines.append("  git am: " + (rec.output.splitlines() or ["(no output)"])[-1])
+    return "\n".join(lines)

@@ -1,0 +1,257 @@
+"""Series manifests (patches/<series>/series.yaml): load, check against the schema,
+and find. Every error names the file and the line."""
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+from common.errors import InputError
+from common.fsutil import REPO_ROOT, cache_dir
+from common.yamlfile import Located, load_yaml, line_of
+
+from .model import Base, Revision, Series, Source, Tests
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+MSGID_RE = re.compile(r"^[^\s<>@/]+@[^\s<>@/]+$")
+SELECTOR_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/:.,*-]*$")
+FRAGMENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+CMDLINE_RE = re.compile(r"^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:/=+-]+)?$")
+KCONFIG_RE = re.compile(r"^CONFIG_[A-Z0-9_]+$")
+
+TOP_KEYS = {"name", "title", "authors", "list", "defaults", "revisions", "notes"}
+SHARED_KEYS = {"base", "tests", "fragments", "cmdline", "kconfig", "author"}
+REV_KEYS = SHARED_KEYS | {"version", "date", "message_id", "patches", "source", "notes",
+                          "upstream", "upstream_message_id", "follows"}
+SOURCE_KINDS = ("dir", "mbox", "quilt")
+MANIFEST = "series.yaml"
+
+
+def series_roots() -> list[Path]:
+    """Where series dirs live: the repo's patches/ and the cache (generated ones)."""
+    return [REPO_ROOT / "patches", cache_dir() / "series"]
+
+
+class _Checker:
+    def __init__(self, path: Path):
+        self.path = str(path)
+
+    def fail(self, msg: str, obj=None, key=None, hint: str | None = None):
+        raise InputError(msg, path=self.path, line=line_of(obj, key), hint=hint)
+
+    def mapping(self, obj, what: str, parent=None, key=None) -> Located:
+        if not isinstance(obj, Located):
+            self.fail(f"{what} must be a mapping", parent if parent is not None else obj, key)
+        return obj
+
+    def keys(self, obj: Located, allowed: set[str], what: str) -> None:
+        for k in obj:
+            if k not in allowed:
+                self.fail(f"unknown key {k!r} in {what} (allowed: {', '.join(sorted(allowed))})",
+                          obj, k)
+
+    def string(self, obj: Located, key: str, *, required=False, pattern=None, what=""):
+        if key not in obj:
+            if required:
+                self.fail(f"missing required key {key!r}{what}", obj)
+            return None
+        val = obj[key]
+        if not isinstance(val, str) or not val.strip():
+            self.fail(f"{key!r} must be a non-empty string (quote it if YAML reads it "
+                      f"as something else)", obj, key)
+        if pattern is not None and not pattern.match(val):
+            self.fail(f"{key!r}: {val!r} is not valid", obj, key)
+        return val
+
+    def strings(self, obj: Located, key: str, pattern=None) -> list[str]:
+        if key not in obj:
+            return []
+        val = obj[key]
+        if isinstance(val, str):
+            val = [val]
+        if not isinstance(val, list):
+            self.fail(f"{key!r} must be a list of strings", obj, key)
+        for item in val:
+            if not isinstance(item, str) or (pattern is not None and not pattern.match(item)):
+                self.fail(f"{key!r}: {item!r} is not valid", obj, key)
+        return list(val)
+
+
+def load_series(path: Path) -> Series:
+    """Load and check one series.yaml (a file, or the dir holding it)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST
+    data = load_yaml(path)
+    c = _Checker(path)
+    top = c.mapping(data, "the manifest")
+    c.keys(top, TOP_KEYS, "the manifest")
+    name = c.string(top, "name", required=True, pattern=NAME_RE)
+    if name != path.parent.name:
+        c.fail(f"name {name!r} does not match the directory {path.parent.name!r}", top, "name")
+    authors = c.strings(top, "authors")
+    if not authors:
+        c.fail("missing required key 'authors' (a list)", top, "authors")
+    defaults = c.mapping(top.get("defaults", Located()), "defaults", top, "defaults")
+    c.keys(defaults, SHARED_KEYS, "defaults")
+    revs = top.get("revisions")
+    if not isinstance(revs, list) or not revs:
+        c.fail("'revisions' must be a non-empty list", top, "revisions" if revs else None)
+    series = Series(name=name, title=c.string(top, "title", required=True),
+                    authors=authors, list=c.string(top, "list", required=True),
+                    revisions=[], dir=path.parent, manifest=path)
+    seen: dict[str, int] = {}
+    for raw in revs:
+        rev = _revision(c, raw, defaults, series)
+        if rev.label in seen:
+            c.fail(f"duplicate revision label {rev.label!r} (first at line {seen[rev.label]})",
+                   raw, "version")
+        seen[rev.label] = line_of(raw, "version")
+        series.revisions.append(rev)
+    _check_links(c, series, revs)
+    return series
+
+
+def _merged(raw: Located, defaults: Located) -> Located:
+    out = Located()
+    out.line = raw.line
+    out.key_lines = dict(defaults.key_lines)
+    out.update(defaults)
+    out.update(raw)
+    out.key_lines.update(raw.key_lines)
+    return out
+
+
+def _revision(c: _Checker, raw, defaults: Located, series: Series) -> Revision:
+    raw = c.mapping(raw, "a revision")
+    c.keys(raw, REV_KEYS, "a revision")
+    r = _merged(raw, defaults)
+    label = c.string(r, "version", required=True, pattern=LABEL_RE, what=" (the label)")
+    rev = Revision(label=label, line=raw.line, base=_base(c, r),
+                   date=_date(c, r), message_id=_msgid(c, r, "message_id"),
+                   patches=_count(c, r), source=_source(c, r, series.dir),
+                   tests=_tests(c, r), fragments=c.strings(r, "fragments", FRAGMENT_RE),
+                   cmdline=c.strings(r, "cmdline", CMDLINE_RE),
+                   kconfig=c.strings(r, "kconfig", KCONFIG_RE),
+                   notes=(c.string(r, "notes") or "").strip(),
+                   upstream=c.string(r, "upstream", pattern=LABEL_RE),
+                   upstream_message_id=_msgid(c, r, "upstream_message_id"),
+                   follows=c.string(r, "follows", pattern=LABEL_RE),
+                   author=c.string(r, "author"))
+    if not (rev.message_id or rev.upstream or rev.follows or rev.source):
+        c.fail(f"revision {label!r} needs a message_id (a posting), 'upstream' (a port), "
+               "'follows' (a local revision) or a 'source'", raw)
+    if rev.kind == "posting" and not rev.date:
+        c.fail(f"revision {label!r} is a posting and needs its 'date'", raw)
+    return rev
+
+
+def _base(c: _Checker, r: Located) -> Base:
+    if "base" not in r:
+        c.fail("missing required key 'base' (tree, and ref where known)", r)
+    b = c.mapping(r["base"], "'base'", r, "base")
+    c.keys(b, {"tree", "ref"}, "base")
+    tree = c.string(b, "tree", required=True, pattern=NAME_RE)
+    ref = c.string(b, "ref", pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/^~-]*$"))
+    return Base(tree, ref, line_of(r, "base"))
+
+
+def _date(c: _Checker, r: Located) -> str | None:
+    if "date" not in r:
+        return None
+    val = r["date"]
+    if isinstance(val, datetime.date):
+        return val.isoformat()
+    if isinstance(val, str) and re.match(r"^\d{4}-\d\d-\d\d$", val):
+        try:
+            return datetime.date.fromisoformat(val).isoformat()
+        except ValueError:
+            pass
+    c.fail(f"'date' must be a date like 2025-06-16, not {val!r}", r, "date")
+
+
+def _msgid(c: _Checker, r: Located, key: str) -> str | None:
+    val = c.string(r, key)
+    if val is None:
+        return None
+    val = val.strip().removeprefix("<").removesuffix(">")
+    if not MSGID_RE.match(val):
+        c.fail(f"{key!r}: {val!r} is not a message-id (local@domain)", r, key)
+    return val
+
+
+def _count(c: _Checker, r: Located) -> int | None:
+    if "patches" not in r:
+        return None
+    val = r["patches"]
+    if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+        c.fail("'patches' must be a positive number (how many the posting has)", r, "patches")
+    return val
+
+
+def _source(c: _Checker, r: Located, series_dir: Path) -> Source | None:
+    if "source" not in r:
+        return None
+    s = c.mapping(r["source"], "'source'", r, "source")
+    c.keys(s, set(SOURCE_KINDS), "source")
+    if len(s) != 1:
+        c.fail("'source' names exactly one of dir, mbox, quilt", r, "source")
+    kind = next(iter(s))
+    rel = c.string(s, kind, pattern=re.compile(r"^[A-Za-z0-9_.+/-]+$"))
+    if rel.startswith("/") or ".." in rel.split("/"):
+        c.fail(f"source path {rel!r} must stay inside the series dir", s, kind)
+    return Source(kind, series_dir / rel, declared=True)
+
+
+def _tests(c: _Checker, r: Located) -> Tests:
+    if "tests" not in r:
+        return Tests()
+    t = c.mapping(r["tests"], "'tests'", r, "tests")
+    c.keys(t, {"test_progs", "kselftest"}, "tests")
+    return Tests(c.strings(t, "test_progs", SELECTOR_RE), c.strings(t, "kselftest", SELECTOR_RE))
+
+
+def _check_links(c: _Checker, series: Series, raws: list) -> None:
+    by = {r.label: r for r in series.revisions}
+    for rev, raw in zip(series.revisions, raws):
+        for key in ("upstream", "follows"):
+            target = getattr(rev, key)
+            if target is None:
+                continue
+            if target not in by or target == rev.label:
+                c.fail(f"{key} {target!r}: no such other revision in this series", raw, key)
+        if rev.upstream:
+            up = by[rev.upstream]
+            if up.kind != "posting":
+                c.fail(f"upstream {rev.upstream!r} is not a posting (it has no message_id)",
+                       raw, "upstream")
+            if rev.upstream_message_id and rev.upstream_message_id != up.message_id:
+                c.fail(f"upstream_message_id does not match revision {up.label}'s message_id",
+                       raw, "upstream_message_id")
+            rev.upstream_message_id = up.message_id
+
+
+def find_series(name: str) -> Series:
+    """The series called `name`, from the repo's patches/ or the cache."""
+    if not NAME_RE.match(name or ""):
+        raise InputError(f"not a series name: {name!r}")
+    for root in series_roots():
+        if (root / name / MANIFEST).is_file():
+            return load_series(root / name / MANIFEST)
+    raise InputError(f"no series {name!r}", hint="harness.py series list shows them")
+
+
+def all_series() -> list[Series]:
+    out = []
+    for root in series_roots():
+        if root.is_dir():
+            for m in sorted(root.glob(f"*/{MANIFEST}")):
+                out.append(load_series(m))
+    return out
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """'series@rev' -> (series, rev); 'series' -> (series, None)."""
+    name, _, rev = spec.partition("@")
+    return name, rev or None
