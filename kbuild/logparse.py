@@ -19,8 +19,11 @@ KBUILD_STEP = re.compile(r"^\s+(?P<step>[A-Z][A-Z0-9_]*)\s+(?P<target>\S+)")
 OBJ_IN_MSG = re.compile(r"(?P<file>[\w./+-]+\.(?:o|ko|c|h))\b")
 ERROR_RE = re.compile(
     r"^(?P<file>[^\s:]+):(?P<line>\d+)(?::(?P<col>\d+))?: (?:fatal )?error: (?P<msg>.*?)\s*$")
-LINK_ERROR_RE = re.compile(r"^(?P<file>[^\s:]+\.o):.*?(?P<msg>undefined reference to .*)$")
-MAKE_ERROR_RE = re.compile(r"^make(?:\[\d+\])?: \*\*\* \[(?P<file>[^\]:]+).*\] Error \d+")
+LINK_ERROR_RE = re.compile(
+    r"^(?:\S*ld(?:\.\w+)?: )?(?P<file>[^\s:]+?)(?::(?P<line>\d+))?(?::\([.\w]+\+0x[0-9a-f]+\))?"
+    r": (?P<msg>undefined reference to .*?)\s*$")
+MAKE_ERROR_RE = re.compile(
+    r"^make(?:\[\d+\])?: \*\*\* \[(?:[^\]:]+:\d+: )?(?P<file>[^\]]+)\] Error \d+")
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,8 @@ def first_errors(lines, strip: tuple[str, ...] = ()) -> list[FileError]:
         m = LINK_ERROR_RE.match(line)
         if m:
             f = norm_path(m["file"], strip)
-            found.setdefault(f, FileError(f, None, m["msg"], line))
+            ln = int(m["line"]) if m["line"] else None
+            found.setdefault(f, FileError(f, ln, m["msg"], line))
             continue
         m = MAKE_ERROR_RE.match(line)
         if m:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from common.errors import ApplyError, BuildError, InputError
@@ -119,7 +119,7 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
     if res.returncode != 0:
         if progress:
             progress.end("selftests-build", started, "FAILED")
-        errs = first_errors(text.splitlines(), strip=(str(req.tree / BPF_DIR), str(req.tree)))
+        errs = _relative_errors(first_errors(text.splitlines()))
         lines = "\n".join("  " + e.text() for e in errs[:10]) or "  (no error line found)"
         raise SelftestsBuildError(f"selftests build failed in {len(errs)} file(s):\n{lines}",
                                   errs, log)
@@ -128,6 +128,16 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
     if progress:
         progress.end("selftests-build", started, "ok")
     return SelftestsResult(art, key, False, time.monotonic() - t0, art / "build.log", applied)
+
+
+def _relative_errors(errs: list[FileError]) -> list[FileError]:
+    """File names relative to the bpf selftests dir, wherever the tree was."""
+    out: list[FileError] = []
+    for e in errs:
+        f = e.file.split(BPF_DIR + "/", 1)[-1]
+        if all(x.file != f for x in out):
+            out.append(replace(e, file=f))
+    return out
 
 
 def _runtime_copy(out: Path) -> Path:

@@ -1,0 +1,132 @@
+"""Selftests builds with a FakeRunner: fix-ups, tool variables, per-file errors."""
+from pathlib import Path
+
+import pytest
+
+from common.errors import ApplyError, BuildError
+from common.proc import FakeRunner
+from kbuild import (KselftestRequest, SelftestsBuildError, SelftestsRequest, build_kselftest,
+                    build_selftests)
+from kbuild.objdir import Family
+from kbuild.selftests import apply_fixups, llvm_vars
+
+from test_kbuild_fakes import make_tree
+
+LOG = Path(__file__).parent / "data" / "buildlogs" / "selftests-fail.log"
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    t = make_tree(tmp_path)
+    (t / "tools/testing/selftests/bpf").mkdir(parents=True)
+    (t / "tools/testing/selftests/bpf/Makefile").write_text("# fake\n")
+    fam = Family("linux-bpf-gcc")
+    fam.obj.mkdir(parents=True)
+    (fam.obj / "vmlinux").write_bytes(b"ELF")
+    return t
+
+
+def base_runner(make_rc=0, make_out="", effect=None):
+    fr = FakeRunner()
+    fr.on(lambda a: len(a) == 2 and a[1] == "--version", stdout="tool 1\n")
+    fr.on("rev-parse HEAD", stdout="a" * 40 + "\n").on("status --porcelain", stdout="")
+    fr.on(lambda a: "make" in a, returncode=make_rc, stdout=make_out, effect=effect)
+    return fr
+
+
+def out_dir(argv):
+    return Path(next(a[7:] for a in argv if a.startswith("OUTPUT=")))
+
+
+def fake_selftests_make(argv):
+    out = out_dir(argv)
+    (out / "tools/build").mkdir(parents=True, exist_ok=True)
+    (out / "test_progs").write_text("#!bin")
+    (out / "fexit.bpf.o").write_text("bpf")
+    (out / "fexit.test.o").write_text("obj")
+    (out / "bpf_testmod.ko").write_text("ko")
+
+
+def sreq(tree, **kw):
+    return SelftestsRequest(tree=tree, kernel_key="k" * 64, family="linux-bpf-gcc", nice=False,
+                            **kw)
+
+
+def test_builds_with_clang19_against_the_kernel_build_dir(tree):
+    fr = base_runner(effect=fake_selftests_make)
+    res = build_selftests(sreq(tree), fr)
+    argv = next(c["argv"] for c in fr.calls if "make" in c["argv"] and "-C" in c["argv"])
+    assert set(llvm_vars("-19")) <= set(argv) and argv[-1] == "test_progs"
+    assert f"KBUILD_OUTPUT={tree / '.kharness-build'}" in argv
+    assert f"VMLINUX_BTF={tree / '.kharness-build' / 'vmlinux'}" in argv
+    names = {p.name for p in (res.artifacts_dir / "bpf").iterdir()}
+    assert names == {"test_progs", "fexit.bpf.o", "bpf_testmod.ko"}
+    assert not res.cached
+    again = build_selftests(sreq(tree), base_runner())
+    assert again.cached and again.key == res.key
+
+
+def test_failure_is_reported_per_file_with_first_error(tree):
+    fr = base_runner(make_rc=2, make_out=LOG.read_text())
+    with pytest.raises(SelftestsBuildError) as e:
+        build_selftests(sreq(tree), fr)
+    assert isinstance(e.value, BuildError) and e.value.exit_code == 5
+    assert [x.file for x in e.value.errors] == ["progs/fexit_fixture.c",
+                                                "prog_tests/fixture_ops.c",
+                                                "prog_tests/fixture_link.c"]
+    assert "3 file(s)" in str(e.value)
+    assert "progs/fexit_fixture.c:42: error: use of undeclared identifier" in str(e.value)
+
+
+def test_fixups_apply_skip_when_in_and_fail_when_stale(tmp_path):
+    p = tmp_path / "0001-fix.patch"
+    p.write_text("diff --git a/x b/x\n")
+    fr = FakeRunner().on("apply --check", returncode=0).on("apply", returncode=0)
+    assert apply_fixups(fr, tmp_path, [p]) == ["0001-fix.patch"]
+    fr = FakeRunner().on("apply --check", returncode=1).on("--reverse --check", returncode=0)
+    assert apply_fixups(fr, tmp_path, [p]) == []
+    fr = FakeRunner().on("apply --check", returncode=1).on("--reverse --check", returncode=1)
+    with pytest.raises(ApplyError) as e:
+        apply_fixups(fr, tmp_path, [p])
+    assert "0001-fix.patch" in str(e.value)
+
+
+def test_fixups_change_the_selftests_key(tree, tmp_path):
+    p = tmp_path / "fix.patch"
+    p.write_text("one\n")
+    fr = base_runner(effect=fake_selftests_make).on("apply", returncode=0)
+    a = build_selftests(sreq(tree, fixups=[p]), fr)
+    p.write_text("two\n")
+    b = build_selftests(sreq(tree, fixups=[p]), base_runner(effect=fake_selftests_make)
+                        .on("apply", returncode=0))
+    assert a.key != b.key
+
+
+def test_no_vmlinux_is_a_build_error(tree):
+    (Family("linux-bpf-gcc").obj / "vmlinux").unlink()
+    with pytest.raises(BuildError) as e:
+        build_selftests(sreq(tree), base_runner())
+    assert "vmlinux" in str(e.value)
+
+
+def test_kselftest_install_path(tmp_path):
+    t = make_tree(tmp_path)
+
+    def installed(argv):
+        inst = Path(next(a.split("=", 1)[1] for a in argv if a.startswith("INSTALL_PATH=")))
+        inst.mkdir(parents=True)
+        (inst / "run_kselftest.sh").write_text("#!/bin/sh\n")
+    fr = FakeRunner().on("make", effect=installed)
+    res = build_kselftest(KselftestRequest(t, ["size"], tmp_path / "ks", nice=False), fr)
+    argv = fr.calls[0]["argv"]
+    assert "TARGETS=size" in argv and "install" in argv
+    assert res.install_dir == (tmp_path / "ks/install").resolve()
+    with pytest.raises(SelftestsBuildError):
+        build_kselftest(KselftestRequest(t, ["size"], tmp_path / "ks2", nice=False),
+                        FakeRunner().on("make", returncode=2,
+                                        stdout="size/get_size.c:3:1: error: boom\n"))
