@@ -130,7 +130,9 @@ def kvm_boot_reaches_init(req: ProbeRequest, runner) -> tuple[bool, str]:
                 if any(PANIC_RE.search(line) for line in lines):
                     return False, "KVM guest panicked during the probe boot"
                 if proc.poll() is not None and console.closed:
-                    return False, f"KVM probe VM exited with {proc.returncode} before init"
+                    last = next((x.strip() for x in reversed(console.lines()) if x.strip()), "")
+                    return False, (f"KVM probe VM exited with {proc.returncode} before init"
+                                   + (f": {last[:200]}" if last else ""))
                 console.wait_change(0.5)
             return False, f"KVM guest did not reach init within {req.timeout:.0f}s"
         except OSError as e:
