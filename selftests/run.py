@@ -184,7 +184,9 @@ def account(tests: list[TestResult], group: Group, run: GroupRun, timeout: float
         first = i == 0 and not missing
         tests.append(TestResult(name, bad if first else Status.MISSING,
                                 reason=why if first else "never ran: " + why))
-    if not tests and not group.tests and (run.timed_out or run.crashed or run.rc != 0):
+    if bad != Status.MISSING and not any(p_t.status == bad for t in tests for _, p_t in t.walk()):
+        tests.append(TestResult(group.label, bad, reason=why))
+    elif not tests and not group.tests and run.rc != 0:
         tests.append(TestResult(group.label, bad, reason=why))
 
 
