@@ -53,6 +53,10 @@ class Runner:
         self.echo = echo or (lambda s: print(s, file=sys.stderr, flush=True))
         self.cmdlog = cmdlog
 
+    def for_log(self, cmdlog: Path) -> "Runner":
+        """The same runner, writing its command log to `cmdlog` (one per job)."""
+        return Runner(self.verbose, self.echo, cmdlog)
+
     def _note(self, line: str) -> None:
         if self.verbose:
             self.echo(f"+ {line}")

@@ -63,7 +63,11 @@ def host_facts() -> dict:
 
 
 def run_stages(ctx: JobContext, stages: list[tuple[str, StageFn]]) -> int:
-    """Run the stages in order inside one ExitStack (the VM's teardown lives there)."""
+    """Run the stages in order inside one ExitStack (the VM's teardown lives there).
+    A job whose earlier stages failed runs nothing more."""
+    failed = [s for s in ctx.store.stages.values() if s.status == FAILED]
+    if failed:
+        return failed[0].exit_code
     with contextlib.ExitStack() as stack:
         ctx.facts["stack"] = stack
         for name, fn in stages:
@@ -74,17 +78,35 @@ def run_stages(ctx: JobContext, stages: list[tuple[str, StageFn]]) -> int:
     return tests_exit_code(ctx.store)
 
 
+def open_job(spec: JobSpec, runner, progress, root: Path, run_id: str,
+             argv: list[str] | None = None) -> JobContext:
+    """Create the job's results dir and manifest; the context the stages share."""
+    store = JobStore.create(root, run_id, spec.job_parts())
+    if hasattr(runner, "for_log"):
+        runner = runner.for_log(store.path / "commands.log")
+    ctx = JobContext(spec=spec, store=store, runner=runner, progress=progress)
+    store.write_manifest({"job": spec.to_dict(), "run_id": run_id, "started": now_iso(),
+                          "host": host_facts(), "argv": argv or []})
+    progress.info(f"job {spec.label()} -> {store.path}")
+    return ctx
+
+
+def close_job(ctx: JobContext, code: int, complete: bool, argv=None) -> JobOutcome:
+    """Manifest facts, reproduce.sh, final summary and the output files. Runs in
+    `finally`, so a killed job still leaves a readable, 'incomplete' result."""
+    store = ctx.store
+    facts = {k: v for k, v in ctx.facts.items() if k not in ("stack", "vm_handle")}
+    store.update_manifest(ended=now_iso(), facts=facts, exit_code=code,
+                          versions=tool_versions(ctx.runner))
+    write_reproducer(store, ctx.spec, argv)
+    store.finish(code, complete=complete)
+    _write_outputs(store)
+    return JobOutcome(ctx.spec, code, store.summary(), store.path)
+
+
 def run_job(spec: JobSpec, stages: list[tuple[str, StageFn]], runner, progress,
             root: Path, run_id: str | None = None, argv: list[str] | None = None) -> JobOutcome:
-    run_id = run_id or new_run_id(spec.label() if spec.name else "")
-    store = JobStore.create(root, run_id, spec.job_parts())
-    if hasattr(runner, "cmdlog"):
-        runner.cmdlog = store.path / "commands.log"
-    ctx = JobContext(spec=spec, store=store, runner=runner, progress=progress)
-    manifest = {"job": spec.to_dict(), "run_id": run_id, "started": now_iso(),
-                "host": host_facts(), "argv": argv or []}
-    store.write_manifest(manifest)
-    progress.info(f"job {spec.label()} -> {store.path}")
+    ctx = open_job(spec, runner, progress, root, run_id or new_run_id(), argv)
     code, complete = EXIT_INFRA, False
     try:
         code = run_stages(ctx, stages)
@@ -93,12 +115,27 @@ def run_job(spec: JobSpec, stages: list[tuple[str, StageFn]], runner, progress,
         progress.info("interrupted: VM shut down, partial results kept")
         raise
     finally:
-        facts = {k: v for k, v in ctx.facts.items() if k != "stack"}
-        store.update_manifest(ended=now_iso(), facts=facts, exit_code=code)
-        write_reproducer(store, spec, argv)
-        store.finish(code, complete=complete)
-        _write_outputs(store)
-    return JobOutcome(spec, code, store.summary(), store.path)
+        outcome = close_job(ctx, code, complete, argv)
+    return outcome
+
+
+def tool_versions(runner) -> dict:
+    """Versions for the manifest: toolchain, qemu, virtme-ng (best effort)."""
+    from importlib import metadata
+    out = {}
+    for name, argv in (("gcc", ["gcc", "--version"]), ("clang", ["clang-19", "--version"]),
+                       ("qemu", ["qemu-system-x86_64", "--version"]),
+                       ("pahole", ["pahole", "--version"])):
+        try:
+            res = runner.run(argv, timeout=20)
+            out[name] = (res.stdout or res.stderr).splitlines()[0] if res.ok else None
+        except Exception:  # noqa: BLE001 - a missing tool is recorded as None
+            out[name] = None
+    try:
+        out["virtme-ng"] = metadata.version("virtme-ng")
+    except metadata.PackageNotFoundError:
+        out["virtme-ng"] = None
+    return out
 
 
 def _write_outputs(store: JobStore) -> None:

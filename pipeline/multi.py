@@ -1,0 +1,143 @@
+"""Many jobs: a matrix run (builds serial and shared, VMs optionally in parallel),
+its combined outputs, and merging shard results."""
+from __future__ import annotations
+
+import concurrent.futures as cf
+from pathlib import Path
+
+from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
+from common.fsutil import write_json
+from common.progress import fmt_secs
+from results import junit
+from results.compare import compare_jobs, format_comparison
+from results.report import render_html, suite_tree
+from results.store import JobSummary, find_jobs, load_job, write_text
+
+from .job import JobSpec
+from .run import close_job, open_job, run_stages
+
+VM_STAGES = ("boot", "test")
+
+
+def _split(stages):
+    return ([s for s in stages if s[0] not in VM_STAGES], [s for s in stages if s[0] in VM_STAGES])
+
+
+def run_matrix(specs: list[JobSpec], root: Path, run_id: str, runner, progress, jobs: int = 1,
+               compare_base: bool = True, stages=None) -> int:
+    if stages is None:
+        from .stages import STAGES as stages
+    build_part, vm_part = _split(stages)
+    ctxs, codes = [], {}
+    try:
+        for spec in specs:                      # builds: one at a time, sharing caches
+            ctx = open_job(spec, runner, progress, root, run_id)
+            ctxs.append(ctx)
+            codes[id(ctx)] = run_stages(ctx, build_part)
+        with cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futs = {id(c): pool.submit(run_stages, c, vm_part) for c in ctxs}
+            for c in ctxs:
+                codes[id(c)] = futs[id(c)].result()
+    finally:
+        outcomes = [close_job(c, codes.get(id(c), EXIT_INFRA), id(c) in codes) for c in ctxs]
+    summaries = [o.summary for o in outcomes]
+    run_dir = Path(root) / run_id
+    text = matrix_table(summaries)
+    comparisons = compare_with_base(specs, summaries) if compare_base else []
+    write_combined(run_dir, summaries, text, comparisons)
+    progress.info(text)
+    for c in comparisons:
+        progress.info(format_comparison(c))
+    progress.info(f"results: {run_dir}")
+    return _exit_code([o.exit_code for o in outcomes])
+
+
+def _exit_code(codes: list[int]) -> int:
+    bad = [c for c in codes if c != EXIT_PASS]
+    if not bad:
+        return EXIT_PASS
+    return EXIT_TESTS_FAILED if all(c == EXIT_TESTS_FAILED for c in bad) else max(bad)
+
+
+def _stage_reached(j: JobSummary) -> str:
+    last = "-"
+    for s in j.stages:
+        if s.status == "failed":
+            return f"{s.name} FAILED"
+        if s.ok:
+            last = s.name
+    return last
+
+
+def _new_warnings(j: JobSummary) -> str:
+    for s in j.stages:
+        if s.name == "build" and "new_warnings" in s.data:
+            return str(s.data["new_warnings"])
+    return "-"
+
+
+def matrix_table(jobs: list[JobSummary]) -> str:
+    rows = [["job", "reached", "pass", "fail", "skip", "flaky", "splats", "new warn", "time",
+             "note"]]
+    for j in jobs:
+        c = j.counts()
+        bad = sum(c.get(k, 0) for k in ("fail", "timeout", "error", "missing"))
+        took = sum(s.duration for s in j.stages)
+        note = next((s.detail.splitlines()[0] for s in j.stages if s.status == "failed"), "")
+        rows.append([j.job, _stage_reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
+                     str(bad), str(c.get("skip", 0)), str(c.get("flaky", 0)),
+                     str(len(j.splats)), _new_warnings(j), fmt_secs(took), note[:70]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def compare_with_base(specs: list[JobSpec], jobs: list[JobSummary]):
+    """Each series job against the base job of the same profile, toolchain and suites."""
+    base = {(s.profile, s.toolchain, tuple(s.suites)): j
+            for s, j in zip(specs, jobs) if s.base_only}
+    out = []
+    for s, j in zip(specs, jobs):
+        b = base.get((s.profile, s.toolchain, tuple(s.suites)))
+        if not s.base_only and b is not None:
+            out.append(compare_jobs(b, j))
+    return out
+
+
+def write_combined(run_dir: Path, jobs: list[JobSummary], table: str, comparisons) -> None:
+    from results.ktap import emit_ktap
+    from results.model import TestResult
+    from results.compare import worst
+    tops = []
+    for j in jobs:
+        subs = suite_tree(j)
+        tops.append(TestResult(j.job, worst(subs), subtests=subs))
+    write_text(run_dir / "results.tap", emit_ktap(tops))
+    write_text(run_dir / "junit.xml", junit.render([(f"{j.job}:", j.suites) for j in jobs]))
+    extra = table + "".join("\n\n" + format_comparison(c) for c in comparisons)
+    write_text(run_dir / "report.html", render_html(jobs, f"kharness matrix {run_dir.name}",
+                                                    extra))
+    write_json(run_dir / "run.json", {"jobs": [{"job": j.job, "exit_code": j.exit_code,
+                                                "state": j.state} for j in jobs],
+                                      "comparisons": [c.to_dict() for c in comparisons]})
+    write_text(run_dir / "summary.txt", table + "\n")
+
+
+def merge_runs(dirs: list[Path], out: Path) -> int:
+    """Join the jobs of several (shard) run dirs into one combined report in `out`."""
+    jobs: list[JobSummary] = []
+    seen = set()
+    for d in dirs:
+        for p in find_jobs(d):
+            j = load_job(p)
+            if j.job in seen:
+                raise InputError(f"job {j.job} appears in more than one shard", path=str(p))
+            seen.add(j.job)
+            jobs.append(j)
+    if not jobs:
+        raise InputError("no job results in the given dirs", path=str(dirs[0]))
+    table = matrix_table(jobs)
+    write_combined(Path(out), jobs, table, [])
+    print(table)
+    return _exit_code([j.exit_code if j.exit_code is not None else EXIT_INFRA for j in jobs])
