@@ -25,6 +25,7 @@ from .treedefs import tree_extras
 from .treeimport import BASE_TAG, tree_info
 
 CLEAN, THREEWAY, FAILED = "clean", "3way", "failed"
+EMPTY = "empty"      # applied but changed nothing: the base already has it
 FALLBACK = "Falling back to patching base and 3-way merge"
 
 
@@ -51,7 +52,7 @@ class PatchRecord:
     name: str
     subject: str
     sha256: str
-    status: str                  # clean, 3way, failed
+    status: str                  # clean, 3way, failed, empty
     commit: str | None = None
     failed_files: list[str] = field(default_factory=list)
     failed_hunks: list[HunkFailure] = field(default_factory=list)
@@ -182,13 +183,14 @@ def apply_one(runner, wt: Path, item: PatchItem, index: int) -> PatchRecord:
     mail = scratch / f"{index:04d}.eml"
     mail.write_bytes(item.message.encode("utf-8", ENC))
     rec = PatchRecord(index, item.name, item.subject, item.sha256, FAILED)
-    res = git(runner, ["am", "-q", "--3way", "--committer-date-is-author-date",
+    before = head(runner, wt)
+    res = git(runner, ["am", "--3way", "--committer-date-is-author-date",
                        "--no-gpg-sign", f"-p{item.strip}", str(mail)], cwd=wt, check=False,
               error=ApplyError)
     out = (res.stdout + res.stderr).strip()
     if res.returncode == 0:
-        rec.status = THREEWAY if FALLBACK in out else CLEAN
         rec.commit = head(runner, wt)
+        rec.status = EMPTY if rec.commit == before else THREEWAY if FALLBACK in out else CLEAN
         return rec
     wtmod.abort_am(runner, wt)
     git(runner, ["reset", "-q", "--hard", "HEAD"], cwd=wt, error=ApplyError)

@@ -60,7 +60,9 @@ def fetch(req: FetchRequest, runner) -> FetchResult:
                          line=rev.line)
     dest = mbox_path(series, rev)
     if req.mbox is not None:
-        return _store(series, rev, Path(req.mbox), dest, "local")
+        if shutil.which("b4") is None:
+            return _store(series, rev, Path(req.mbox), dest, "local")
+        return _b4(req, series, rev, dest, runner, local=Path(req.mbox))
     if dest.is_file():
         return _store(series, rev, dest, dest, "present")
     host, port = req.lore
@@ -68,8 +70,18 @@ def fetch(req: FetchRequest, runner) -> FetchResult:
         raise OfflineError(f"cannot reach {host}; put the mbox at {dest}",
                            hint=f"then run: harness.py fetch {series.name}@{rev.label} "
                                 f"(or pass --mbox FILE); lore: {rev.lore_url}")
+    return _b4(req, series, rev, dest, runner)
+
+
+def _b4(req: FetchRequest, series, rev, dest: Path, runner, local: Path | None = None):
+    """b4 am by message-id; with `local`, from that mbox (-m) instead of lore."""
+    if local is not None and not local.is_file():
+        raise InputError("no such mbox", path=str(local))
     with tempfile.TemporaryDirectory(prefix="kh-b4-") as tmp:
         argv = ["b4", "am", "--no-cover", "-o", tmp, "-n", rev.label]
+        if local is not None:
+            split_mbox(local)
+            argv += ["-m", str(local.resolve())]
         m = re.match(r"^v(\d+)", rev.label)
         if m:
             argv += ["-v", m.group(1)]
@@ -77,8 +89,9 @@ def fetch(req: FetchRequest, runner) -> FetchResult:
                    error=OfflineError)
         got = Path(tmp) / f"{rev.label}.mbx"
         if not got.is_file():
-            raise InputError(f"b4 am left no {got.name}", path=tmp)
-        return _store(series, rev, got, dest, "b4")
+            raise InputError(f"b4 am found no patches for <{rev.message_id}>",
+                             path=str(local) if local else None)
+        return _store(series, rev, got, dest, "b4-local" if local else "b4")
 
 
 def _store(series, rev, src: Path, dest: Path, method: str) -> FetchResult:

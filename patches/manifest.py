@@ -93,7 +93,7 @@ def load_series(path: Path) -> Series:
     authors = c.strings(top, "authors")
     if not authors:
         c.fail("missing required key 'authors' (a list)", top, "authors")
-    defaults = c.mapping(top.get("defaults", Located()), "defaults", top, "defaults")
+    defaults = c.mapping(top.get("defaults", _empty()), "defaults", top, "defaults")
     c.keys(defaults, SHARED_KEYS, "defaults")
     revs = top.get("revisions")
     if not isinstance(revs, list) or not revs:
@@ -111,6 +111,12 @@ def load_series(path: Path) -> Series:
         series.revisions.append(rev)
     _check_links(c, series, revs)
     return series
+
+
+def _empty() -> Located:
+    out = Located()
+    out.line, out.key_lines = 0, {}
+    return out
 
 
 def _merged(raw: Located, defaults: Located) -> Located:
