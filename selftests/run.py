@@ -58,6 +58,7 @@ class SuiteResult:
     timed_out: bool = False               # the whole-suite timeout ran out
     interrupted: bool = False             # Ctrl-C
     duration: float = 0.0
+    vm: dict = field(default_factory=dict)   # accel, probe reason, boot seconds
 
     @property
     def statuses(self) -> dict[str, Status]:
@@ -72,11 +73,20 @@ class SuiteResult:
     def to_dict(self) -> dict:
         return {"suite": self.suite, "ok": self.ok, "crashed": self.crashed,
                 "timed_out": self.timed_out, "interrupted": self.interrupted,
-                "duration": round(self.duration, 3), "warnings": self.warnings,
+                "duration": round(self.duration, 3), "warnings": self.warnings, "vm": self.vm,
                 "guest": self.guest.to_dict() if self.guest else None,
                 "groups": [g.to_dict() for g in self.groups],
                 "statuses": {k: v.value for k, v in self.statuses.items()},
                 "parsed": self.parsed.to_dict()}
+
+
+def vm_facts(vm) -> dict:
+    """What the summary records about the VM: the accelerator and why, boot time."""
+    probe = getattr(vm, "probe", None)
+    facts = {"boot_seconds": round(getattr(vm, "boot_seconds", 0.0), 1)}
+    if probe is not None:
+        facts.update(accel=probe.accel, accel_reason=probe.reason, accel_source=probe.source)
+    return facts
 
 
 def parse_output(fmt: str, lines: list[str]) -> ParsedLog:
@@ -209,6 +219,7 @@ def run_suite(req: SuiteRequest, vm) -> SuiteResult:
     suite = req.suite
     sel: Selection = select(suite, req.today, req.only)
     r.result.warnings.extend(sel.warnings)
+    r.result.vm = vm_facts(vm)
     try:
         cwd = runner_dir(suite, req.selftests_dir)
         keep = [cwd, r.out, *req.keep, *([vm.req.rwdir] if getattr(vm, "req", None) else [])]

@@ -13,6 +13,7 @@ from selftests.run import SuiteRequest, merge_retry, run_suite
 from selftests.suite import parse_suite
 from common.yamlfile import load_yaml
 from vm.console import BootFailure
+from vm.probe import ProbeResult
 from vm.ssh import ExecResult
 
 PREPARE_OK = ("kh-mount bpf mounted /sys/fs/bpf\nkh-mount tracefs unsupported /sys/kernel/tracing\n"
@@ -80,6 +81,8 @@ class FakeVM:
         self.execs = []
         self.dead = False
         self.req = type("R", (), {"rwdir": tmp_path / "rw"})()
+        self.probe = ProbeResult("tcg", "--accel tcg", "forced")
+        self.boot_seconds = 21.5
 
     def alive(self):
         return not self.dead
@@ -146,6 +149,8 @@ def test_groups_run_in_order_and_results_are_streamed_and_summarized(tmp_path):
     assert str(tmp_path / "out") in prep and str(tmp_path / "rw") in prep
     data = summary(res)
     assert data["ok"] and data["guest"]["mounts"]["bpf"] == "mounted"
+    assert data["vm"] == {"accel": "tcg", "accel_reason": "--accel tcg",
+                          "accel_source": "forced", "boot_seconds": 21.5}
     assert [g["log"] for g in data["groups"]] == ["001-a.log", "002-b.log"]
 
 
