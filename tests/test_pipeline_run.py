@@ -11,7 +11,6 @@ from pipeline.run import run_job
 from results.model import ParsedLog, Status, TestResult
 from results.store import load_job
 
-pytest.importorskip("results.ktap")
 
 
 def progress():
@@ -26,7 +25,7 @@ def cached_stage(ctx):
     return {"cached": True, "key": "abc"}
 
 
-def tests_stage(statuses):
+def make_tests_stage(statuses):
     def fn(ctx):
         tests = [TestResult(n, Status(s)) for n, s in statuses.items()]
         ctx.store.add_suite("smoke", ParsedLog("test_progs", tests))
@@ -37,7 +36,7 @@ def tests_stage(statuses):
 def test_all_stages_ok_and_tests_pass(tmp_path):
     spec = JobSpec(series="s", rev="v1", profile="small", suites=["smoke"])
     out = run_job(spec, [("apply", ok_stage), ("build", cached_stage),
-                         ("test", tests_stage({"a": "pass"}))],
+                         ("test", make_tests_stage({"a": "pass"}))],
                   FakeRunner(), progress(), tmp_path, run_id="r1")
     assert out.exit_code == 0
     job = load_job(out.path)
@@ -64,7 +63,7 @@ def test_failed_stage_skips_rest_with_its_exit_code(tmp_path):
 
 
 def test_failing_tests_exit_1(tmp_path):
-    out = run_job(JobSpec(), [("test", tests_stage({"a": "pass", "b": "fail"}))],
+    out = run_job(JobSpec(), [("test", make_tests_stage({"a": "pass", "b": "fail"}))],
                   FakeRunner(), progress(), tmp_path, run_id="r")
     assert out.exit_code == 1
 
