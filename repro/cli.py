@@ -1,0 +1,58 @@
+"""CLI: repro REPORT — parse a robot report, plan the run, run it, judge it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from common.errors import EXIT_PASS
+
+from .report import load_report
+
+
+def register(sub) -> None:
+    p = sub.add_parser("repro", help="reproduce a kernel test robot report from its email")
+    p.add_argument("report", type=Path, help=".eml, mbox, or text pasted from an archive")
+    p.add_argument("--parse-only", action="store_true",
+                   help="print the parsed report and run nothing")
+    p.add_argument("--json", action="store_true", help="with --parse-only: JSON output")
+    p.add_argument("--series", help="SERIES@REV when the report's patch is not in patches/")
+    p.add_argument("--tree", help="tree to build (default: the revision's base)")
+    p.add_argument("--config", type=Path, help="the report's kernel config file")
+    p.add_argument("--profile", help="use this config profile instead of the report's "
+                                     "config (stated as a substitution in the verdict)")
+    p.add_argument("--against", help="SERIES@REV: check whether this revision still shows it")
+    p.add_argument("--results", type=Path, default=None)
+    p.set_defaults(func=cmd_repro)
+
+
+def render_report(rep) -> str:
+    lines = [f"kind: {rep.kind} ({rep.headline})"]
+    for key in ("message_id", "patch_message_id", "patch_subject", "base", "config_name",
+                "config_url", "reproduce_url", "commit", "testcase", "test_machine"):
+        val = getattr(rep, key)
+        if val:
+            lines.append(f"{key}: {val}")
+    if rep.compiler:
+        lines.append(f"compiler: {rep.compiler.name} {rep.compiler.version or '?'}"
+                     + (f" (cross: {rep.compiler.cross_prefix})" if rep.compiler.cross_prefix
+                        else ""))
+    if rep.arch:
+        lines.append(f"arch: {rep.arch}")
+    if rep.make_flags or rep.make_targets:
+        lines.append(f"make: {' '.join(rep.make_flags)} {' '.join(rep.make_targets)}".rstrip())
+    lines += [f"tested on: {t}" for t in rep.tested_on]
+    lines += [f"Reported-by: {t}" for t in rep.reported_by]
+    lines += [f"Closes: {t}" for t in rep.closes]
+    lines += [d.render() for d in rep.diagnostics]
+    lines += [f"splat [{s.fingerprint[:12]}] {s.kind}: {s.title}" for s in rep.splats]
+    lines += [f"unparsed line {n}: {t}" for n, t in rep.unparsed]
+    return "\n".join(lines)
+
+
+def cmd_repro(args) -> int:
+    rep = load_report(args.report)
+    if args.parse_only:
+        print(json.dumps(rep.to_dict(), indent=2) if args.json else render_report(rep))
+        return EXIT_PASS
+    from .run import reproduce
+    return reproduce(rep, args)

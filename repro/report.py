@@ -1,0 +1,343 @@
+"""Parse a kernel test robot email (.eml, mbox, or text pasted from an archive page)
+into a typed RobotReport. Pure: bytes in, record out. Lines it cannot read are kept
+in `unparsed` with their line numbers, never dropped."""
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import asdict, dataclass, field
+from email import policy
+from pathlib import Path
+from urllib.parse import unquote
+
+from common.errors import InputError
+from results.model import Splat
+from results.splat import find_splats
+
+from .diag import Diagnostic, parse_diagnostics
+
+MSGID_IN_URL = re.compile(r"lore\.kernel\.org/(?:[\w-]+/)?(?:r/)?(?P<id>[^/\s>]+@[^/\s>]+?)/?$")
+KEY = re.compile(r"^(?P<key>url|base|patch link|patch subject|config|compiler|commit|"
+                 r"in testcase|test machine|version|reproduce(?: \(this is a W=1 build\))?)"
+                 r":\s*(?P<val>.*)$")
+TESTED = re.compile(r"^\[(?P<what>auto build test|also build test) (?P<kind>WARNING|ERROR)S? on "
+                    r"(?P<trees>[^\]]+)\]$")
+CANNOT = re.compile(r"^\[cannot apply to (?P<trees>[^\]]+)\]$")
+NOTICED_BUILD = re.compile(r"kernel test robot noticed the following build (?P<what>\w+)")
+NOTICED_RUN = re.compile(r'kernel test robot noticed "(?P<title>[^"]+)" on:')
+TAG = re.compile(r"^\|?\s*(?P<tag>Reported-by|Closes):\s*(?P<val>\S.*)$")
+PARAM = re.compile(r"^\s+(?P<k>[\w-]+):\s*(?P<v>.*)$")
+MAKE_LINE = re.compile(r"\bmake(?:\.cross)?\s+(?P<args>.*)$")
+BOILERPLATE = [r"^(Hi|Hello)\b.*,$", r"^\[This is a private test report", r"^If you fix the issue",
+               r"^the same patch/commit\)", r"^\[If your patch is applied", r"^And when submitting",
+               r"^https?://", r"^\(please refer to attached", r"^The kernel config and materials",
+               r"^kindly add following tag", r"^-- ?$", r"^---$", r"^0-DAY CI", r"^vim \+",
+               r"^(All|sparse) (warnings|errors)", r"^with following parameters:",
+               r"^#", r"^\s*\d+\s*\|", r"^\s+\^", r"^\s*>?\s*\d+\t", r"^\s+\d+ warnings? "]
+
+
+@dataclass
+class Compiler:
+    name: str                  # gcc or clang
+    version: str | None
+    cross_prefix: str | None   # e.g. loongarch64-linux for loongarch64-linux-gcc
+    raw: str
+
+    @property
+    def major(self) -> int | None:
+        return int(self.version.split(".")[0]) if self.version else None
+
+
+@dataclass
+class RobotReport:
+    kind: str                                   # build or runtime
+    source: str
+    message_id: str | None = None
+    subject: str | None = None
+    headline: str = ""                          # "build warnings" or the runtime title
+    tested_on: list[str] = field(default_factory=list)
+    also_tested: list[str] = field(default_factory=list)
+    cannot_apply: list[str] = field(default_factory=list)
+    url: str | None = None
+    base: str | None = None
+    patch_link: str | None = None
+    patch_message_id: str | None = None
+    patch_subject: str | None = None
+    config_name: str | None = None
+    config_url: str | None = None
+    compiler: Compiler | None = None
+    reproduce_url: str | None = None
+    w1: bool = False
+    make_flags: list[str] = field(default_factory=list)
+    make_arch: str | None = None
+    make_targets: list[str] = field(default_factory=list)
+    reported_by: list[str] = field(default_factory=list)
+    closes: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    commit: str | None = None
+    commit_subject: str | None = None
+    testcase: str | None = None
+    params: dict = field(default_factory=dict)
+    test_machine: str | None = None
+    splats: list[Splat] = field(default_factory=list)
+    failing_tests: list[str] = field(default_factory=list)
+    attachments: dict = field(default_factory=dict)   # name -> text
+    unparsed: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def arch(self) -> str | None:
+        if self.make_arch:
+            return self.make_arch
+        return self.config_name.split("-", 1)[0] if self.config_name else None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["arch"] = self.arch
+        d["splats"] = [s.to_dict() for s in self.splats]
+        d.pop("attachments")
+        d["attachments"] = sorted(self.attachments)
+        return d
+
+
+def load_report(path: str | Path) -> RobotReport:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read report: {e.strerror}", path=str(path)) from e
+    return parse_report(data, str(path))
+
+
+def parse_report(data: bytes, path: str = "<report>") -> RobotReport:
+    if not data.strip():
+        raise InputError("empty report", path=path, line=1)
+    msg, body, attachments = _split_email(data)
+    rep = RobotReport(kind=_kind(body, path), source=path, attachments=attachments)
+    if msg is not None:
+        rep.subject = _clean(msg.get("Subject"))
+        mid = msg.get("Message-ID")
+        rep.message_id = mid.strip().strip("<>") if mid else None
+    _parse_body(rep, body.splitlines())
+    repro = attachments.get("reproduce")
+    if repro:
+        _parse_reproduce(rep, repro.splitlines())
+    return rep
+
+
+def _clean(value) -> str | None:
+    return re.sub(r"\s+", " ", str(value)).strip() if value else None
+
+
+def _split_email(data: bytes):
+    """(message or None, main text body, {attachment name: text})."""
+    if data.startswith(b"From ") and b"\n" in data:
+        data = data.split(b"\n", 1)[1]
+    head = data.split(b"\n\n", 1)[0]
+    looks_like_mail = re.match(rb"^[\w-]+: ", head) and re.search(rb"^(Subject|From|Message-ID):",
+                                                                    head, re.M | re.I)
+    if not looks_like_mail:
+        return None, data.decode("utf-8", "replace"), {}
+    msg = email.message_from_bytes(data, policy=policy.default)
+    body, attachments = None, {}
+    for part in msg.walk():
+        if part.is_multipart() or part.get_content_maintype() != "text":
+            continue
+        name = part.get_filename()
+        text = part.get_content()
+        if name:
+            attachments[name] = text
+        elif body is None:
+            body = text
+    return msg, body or "", attachments
+
+
+def _kind(body: str, path: str) -> str:
+    if NOTICED_RUN.search(body):
+        return "runtime"
+    if NOTICED_BUILD.search(body) or re.search(r"^\[auto build test", body, re.M):
+        return "build"
+    raise InputError("not a kernel test robot report: no 'kernel test robot noticed' line "
+                     "and no '[auto build test ...]' line", path=path)
+
+
+def _parse_body(rep: RobotReport, lines: list[str]) -> None:
+    diag_start = _find_diag_start(lines)
+    header = lines if diag_start is None else lines[:diag_start]
+    _parse_header(rep, header)
+    if rep.kind == "build":
+        if diag_start is None:
+            rep.unparsed.append((len(lines), "no diagnostics section ('All warnings ...') found; "
+                                              "the report may be truncated"))
+        else:
+            rep.diagnostics = parse_diagnostics(_diag_block(lines[diag_start:]))
+            _check_marked(rep, lines, diag_start)
+    else:
+        rep.splats = find_splats(lines)
+        rep.failing_tests = _failing_tests(lines)
+
+
+def _find_diag_start(lines: list[str]) -> int | None:
+    for i, line in enumerate(lines):
+        if re.match(r"^(All|sparse) (warnings|errors)", line):
+            return i
+    return None
+
+
+def _diag_block(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        if line.startswith("vim +") or line.startswith("--") or line.startswith("0-DAY"):
+            break
+        out.append(line)
+    return out
+
+
+def _check_marked(rep: RobotReport, lines: list[str], start: int) -> None:
+    """A '>>' line the diagnostic parser could not read is listed, not dropped."""
+    got = {d.render().strip() for d in rep.diagnostics}
+    for n, line in enumerate(_diag_block(lines[start:]), start + 1):
+        if line.startswith(">>") and not _is_known_marked(line, got):
+            rep.unparsed.append((n, line))
+
+
+def _is_known_marked(line: str, rendered: set[str]) -> bool:
+    text = line[2:].strip()
+    if re.search(r"(In function|in function) ", text):
+        return True
+    head = text.split(": ", 1)[0]
+    return any(head.split(":")[0] in r for r in rendered)
+
+
+def _parse_header(rep: RobotReport, lines: list[str]) -> None:
+    in_params = False
+    for n, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped:
+            in_params = in_params and not rep.params
+            continue
+        if in_params and PARAM.match(line):
+            m = PARAM.match(line)
+            rep.params[m["k"]] = m["v"].strip()
+            continue
+        if _header_line(rep, line, stripped):
+            in_params = stripped.startswith("with following parameters")
+            continue
+        if not any(re.match(p, line) for p in BOILERPLATE):
+            rep.unparsed.append((n, line))
+
+
+def _header_line(rep: RobotReport, line: str, stripped: str) -> bool:
+    m = NOTICED_BUILD.search(stripped)
+    if m:
+        rep.headline = f"build {m['what'].rstrip(':')}"
+        return True
+    m = NOTICED_RUN.search(stripped)
+    if m:
+        rep.headline = m["title"]
+        return True
+    m = TESTED.match(stripped)
+    if m:
+        trees = m["trees"].split()
+        (rep.tested_on if m["what"] == "auto build test" else rep.also_tested).extend(trees)
+        return True
+    m = CANNOT.match(stripped)
+    if m:
+        rep.cannot_apply.extend(m["trees"].split())
+        return True
+    m = TAG.match(stripped)
+    if m:
+        (rep.reported_by if m["tag"] == "Reported-by" else rep.closes).append(m["val"].strip())
+        return True
+    if stripped.startswith("with following parameters"):
+        return True
+    m = KEY.match(stripped)
+    if m:
+        _set_key(rep, m["key"], m["val"].strip())
+        return True
+    m = MAKE_LINE.search(stripped)
+    if m and rep.reproduce_url is None:
+        _parse_make(rep, m["args"])
+        return True
+    return False
+
+
+def _set_key(rep: RobotReport, key: str, val: str) -> None:
+    if key == "url":
+        rep.url = val
+    elif key == "base":
+        rep.base = val
+    elif key == "patch link":
+        rep.patch_link = val
+        m = MSGID_IN_URL.search(unquote(val))
+        rep.patch_message_id = m["id"] if m else None
+    elif key == "patch subject":
+        rep.patch_subject = val
+    elif key == "config":
+        name, _, rest = val.partition(" ")
+        rep.config_name = name
+        url = re.search(r"\((https?://[^)]+)\)", rest)
+        rep.config_url = url.group(1) if url else None
+    elif key == "compiler":
+        rep.compiler = parse_compiler(val)
+    elif key.startswith("reproduce"):
+        rep.w1 = "W=1" in key
+        url = re.search(r"\((https?://[^)]+)\)", val)
+        rep.reproduce_url = url.group(1) if url else None
+    elif key == "commit":
+        m = re.match(r"(?P<sha>[0-9a-f]{7,40})\s*(?:\(\"(?P<subj>.*)\"\))?", val)
+        rep.commit = m["sha"] if m else val
+        rep.commit_subject = m["subj"] if m else None
+    elif key == "in testcase":
+        rep.testcase = val
+    elif key == "test machine":
+        rep.test_machine = val
+
+
+def parse_compiler(text: str) -> Compiler | None:
+    """gcc or clang, its version, and a cross prefix (loongarch64-linux-gcc)."""
+    text = text.strip()
+    m = re.match(r"^(?:(?P<prefix>[\w-]+?)-)?(?P<name>gcc|clang)\b", text)
+    if not m:
+        return None
+    ver = (re.search(r"(?:\(GCC\)|version)\s+(\d+(?:\.\d+)*)", text)
+           or re.search(r"\s(\d+\.\d+(?:\.\d+)?)\s*$", text)
+           or re.match(r"^(?:[\w-]+?-)?(?:gcc|clang)-(\d+)", text))
+    return Compiler(m["name"], ver.group(1) if ver else None, m["prefix"], text)
+
+
+def _parse_make(rep: RobotReport, args: str) -> None:
+    flags, targets = [], []
+    for tok in _split_args(args):
+        if re.match(r"^(W|C|CF|LLVM|CC|KCFLAGS)=", tok):
+            flags.append(tok)
+        elif tok.startswith("ARCH="):
+            rep.make_arch = tok.split("=", 1)[1]
+        elif "=" in tok or tok.startswith("-") or tok == "olddefconfig":
+            continue
+        else:
+            targets.append(tok)
+    for f in flags:
+        if f not in rep.make_flags:
+            rep.make_flags.append(f)
+    rep.make_targets = [t for t in targets if t not in rep.make_targets] + rep.make_targets
+    rep.w1 = rep.w1 or "W=1" in rep.make_flags
+
+
+def _split_args(args: str) -> list[str]:
+    return re.findall(r"\w+='[^']*'|\S+", args)
+
+
+def _parse_reproduce(rep: RobotReport, lines: list[str]) -> None:
+    for line in lines:
+        m = MAKE_LINE.search(line)
+        if m:
+            _parse_make(rep, m["args"])
+
+
+def _failing_tests(lines: list[str]) -> list[str]:
+    names = []
+    for line in lines:
+        m = re.match(r"^\s*(?:not ok \d+ (?:selftests: \S+: )?|#\d+(?:/\d+)?\s+)(?P<t>[\w/.-]+)"
+                     r"(?::FAIL)?", line)
+        if m and ("not ok" in line or ":FAIL" in line):
+            names.append(m["t"])
+    return names
