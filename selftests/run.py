@@ -54,8 +54,8 @@ class SuiteResult:
     guest: GuestInfo | None = None
     groups: list[GroupRun] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    crashed: bool = False                 # the kernel died during the run
-    timed_out: bool = False               # the whole-suite timeout ran out
+    crashed: bool = False                 # the VM (kernel or its SSH) died during the run
+    timed_out: bool = False               # the suite timeout or the VM's run timeout ran out
     interrupted: bool = False             # Ctrl-C
     duration: float = 0.0
     vm: dict = field(default_factory=dict)   # accel, probe reason, boot seconds
@@ -142,6 +142,8 @@ class _Run:
             crashed = True
         if not self.vm.alive() or self.vm.crash() is not None:
             crashed = True
+        if getattr(self.vm, "expired", False):
+            self.result.timed_out = True      # the VM's run timeout killed it
         run = GroupRun(group.label, log, rc, timed_out, took, crashed, group.retry_of)
         self.result.groups.append(run)
         lines = log.read_text(errors="replace").splitlines() if log.exists() else []

@@ -313,3 +313,14 @@ def test_kselftest_runner_needs_a_path(tmp_path):
     assert "run_kselftest.sh" in vm.streams[0][0]
     assert str(Path(tmp_path / "st" / "kselftest_install")) in vm.streams[0][0]
     assert res.ok
+
+
+def test_vm_killed_by_its_run_timeout_marks_the_suite_timed_out(tmp_path):
+    s = suite(tmp_path, "runner: test_progs\nallow: [a, b]\n")
+
+    def script(vm, line, n):
+        vm.expired = True
+        return "", "crash", False
+    res = run_suite(req(tmp_path, s), FakeVM(script, tmp_path))
+    assert res.timed_out and res.crashed
+    assert res.statuses == {"a": Status.ERROR, "b": Status.MISSING}
