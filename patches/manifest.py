@@ -6,6 +6,8 @@ import datetime
 import re
 from pathlib import Path
 
+import yaml
+
 from common.errors import InputError
 from common.fsutil import REPO_ROOT, cache_dir
 from common.yamlfile import Located, load_yaml, line_of
@@ -83,7 +85,7 @@ def load_series(path: Path) -> Series:
     path = Path(path)
     if path.is_dir():
         path = path / MANIFEST
-    data = load_yaml(path)
+    data = _load(path)
     c = _Checker(path)
     top = c.mapping(data, "the manifest")
     c.keys(top, TOP_KEYS, "the manifest")
@@ -111,6 +113,33 @@ def load_series(path: Path) -> Series:
         series.revisions.append(rev)
     _check_links(c, series, revs)
     return series
+
+
+def _load(path: Path):
+    """load_yaml, plus file and line for a scalar YAML cannot build (a bad date)."""
+    try:
+        return load_yaml(path)
+    except (ValueError, yaml.YAMLError) as e:
+        raise InputError(f"bad value: {e}", path=str(path), line=_bad_scalar_line(path)) from e
+
+
+def _bad_scalar_line(path: Path) -> int | None:
+    def walk(node):
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                yield from walk(k)
+                yield from walk(v)
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                yield from walk(v)
+        else:
+            yield node
+    for node in walk(yaml.compose(path.read_text(), Loader=yaml.SafeLoader)):
+        try:
+            yaml.safe_load(yaml.serialize(node))
+        except (ValueError, yaml.YAMLError):
+            return node.start_mark.line + 1
+    return None
 
 
 def _empty() -> Located:

@@ -62,10 +62,10 @@ def prepare(runner, repo: Path, wt: Path, branch: str, commit: str) -> None:
         shutil.rmtree(wt)
     if not wt.exists():
         wt.parent.mkdir(parents=True, exist_ok=True)
-        git(runner, ["worktree", "add", "-q", "-f", "--detach", str(wt), commit],
+        git(runner, ["worktree", "add", "-q", "-f", "-B", branch, str(wt), commit],
             git_dir=repo, error=ApplyError)
-    else:
-        abort_am(runner, wt)
+        return
+    abort_am(runner, wt)
     git(runner, ["checkout", "-q", "-f", "-B", branch, commit], cwd=wt, error=ApplyError)
     git(runner, ["reset", "-q", "--hard", commit], cwd=wt, error=ApplyError)
     git(runner, ["clean", "-q", "-f", "-d"], cwd=wt, error=ApplyError)

@@ -278,3 +278,19 @@ def test_revision_without_patches_says_fetch(demo, runner, cache):
     with pytest.raises(InputError, match="has no patches") as e:
         apply_series(ApplyRequest("empty", "v1"), runner)
     assert "harness.py fetch empty@v1" in str(e.value)
+
+
+def test_cli_apply_and_diff_exit_codes(demo, runner, cache, capsys):
+    import harness
+    assert harness.main(["apply", "demo@v1", "--upto", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "demo@v1 on fake@v6.12.117" in out and "clean" in out and "fs: give" in out
+    assert harness.main(["diff", "demo", "v1", "v2"]) == 0
+    assert "bpf: add a path iterator" in capsys.readouterr().out
+    repo, _ = demo
+    tree_from_branch(repo, runner, "fake-iter", "iterchange",
+                     lambda r: edit(r, "kernel/bpf/iter.c", "int iter_20;\n", "int iter_20 = 7;\n"))
+    assert harness.main(["apply", "demo@v2", "--tree", "fake-iter"]) == 3
+    err = capsys.readouterr().err
+    assert "patch 2 (0002-bpf-add-a-path-iterator.patch" in err and "hunk 1" in err
+    assert harness.main(["apply", "demo@v9"]) == 2
