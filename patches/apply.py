@@ -70,7 +70,7 @@ class ApplyResult:
     head: str
     worktree: Path
     key: str
-    status: str = "applied"      # applied, failed
+    status: str = "incomplete"   # applied, failed (incomplete while it runs)
     total: int = 0               # patches in the revision (before --upto)
     upto: int | None = None
     patches: list[PatchRecord] = field(default_factory=list)
@@ -154,6 +154,7 @@ def apply_series(req: ApplyRequest, runner) -> ApplyResult:
             res.fixup_head = head(runner, wt)
             _apply_all(runner, wt, items, res.patches, res, "patch")
             res.head = head(runner, wt)
+            res.status = "applied"
         finally:
             shutil.rmtree(_scratch(wt), ignore_errors=True)
             wtmod.write_state(wt, {"key": key, "status": res.status, "head": res.head,
@@ -196,7 +197,7 @@ def apply_one(runner, wt: Path, item: PatchItem, index: int) -> PatchRecord:
     git(runner, ["reset", "-q", "--hard", "HEAD"], cwd=wt, error=ApplyError)
     git(runner, ["clean", "-q", "-f", "-d"], cwd=wt, error=ApplyError)
     rec.output = out[-4000:]
-    rec.failed_hunks = failed_hunks(runner, wt, item)
+    rec.failed_hunks = failed_hunks(runner, wt, item, scratch)
     rec.failed_files = sorted({h.file for h in rec.failed_hunks} | _files_from_output(out))
     return rec
 

@@ -11,15 +11,17 @@ from .gitutil import git
 from .mailbox import ENC, PatchItem
 
 
-def failed_hunks(runner, wt: Path, item: PatchItem) -> list:
+def failed_hunks(runner, wt: Path, item: PatchItem, scratch: Path) -> list:
+    """The hunks of `item` that do not apply to the worktree as it is now."""
     from .apply import HunkFailure
     out = []
+    scratch.mkdir(parents=True, exist_ok=True)
+    one = scratch / "hunk.diff"
     for f in item.files:
         for h in f.hunks:
-            text = single_hunk_patch(f, h)
-            res = git(runner, ["apply", "--check", f"-p{item.strip}", "-"], cwd=wt,
-                      check=False, input=text.encode("utf-8", ENC).decode("utf-8", "replace"),
-                      error=ApplyError)
+            one.write_bytes(single_hunk_patch(f, h).encode("utf-8", ENC))
+            res = git(runner, ["apply", "--check", f"-p{item.strip}", str(one)], cwd=wt,
+                      check=False, error=ApplyError)
             if res.returncode != 0:
                 out.append(HunkFailure(f.path, h.index, h.header, h.line))
     return out

@@ -211,6 +211,7 @@ def _build(name, kind, key, req, path, runner, tmp: Path, commit) -> ImportResul
     git(runner, ["init", "-q", "--bare", str(repo)])
     notes: list[str] = []
     series: list[str] = []
+    dsc = None
     if kind == "git":
         git(runner, ["fetch", "-q", "--no-tags", str(path or req.source), req.ref or "HEAD"],
             git_dir=repo, error=InfraError)
@@ -225,12 +226,12 @@ def _build(name, kind, key, req, path, runner, tmp: Path, commit) -> ImportResul
                          " /*), which ignores every top-level file.")
         head = _commit_tree(runner, repo, root, f"{name}: import of {path.name}", notes,
                             force=kind != "dir")
-        if dsc is not None:
-            series.append(debsource.make_series(dsc, name, tmp / "debian-src"))
     tags = _tag(runner, repo, head)
     write_json(repo / RECORD, {"name": name, "commit": head, "tags": tags, "kind": kind,
                                "source": str(path or req.source), "key": key,
                                "ref": req.ref, "notes": notes})
+    if kind == "dsc":
+        series.append(debsource.make_series(dsc, name, tmp / "debian-src"))
     return ImportResult(name, tree_repo(name), head, tags, kind, key, series=series,
                         notes=notes)
 

@@ -20,7 +20,7 @@ REAL = ["fanotify-bpf", "iter-pagecache", "path-iterator"]
 
 def test_three_real_manifests_load(cache):
     series = {s.name: s for s in all_series()}
-    assert sorted(series) == REAL
+    assert set(REAL) <= set(series)
     pi = series["path-iterator"]
     assert [r.label for r in pi.revisions] == ["v1", "v2", "v3", "v4", "v5", "v2-6.12",
                                                "v5-6.12", "v5.1-6.12"]
