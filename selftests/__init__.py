@@ -6,12 +6,13 @@ selftests.suite.load_suite(name_or_path) -> Suite
     A suite by name (selftests/suites/NAME.yaml) or path, schema-checked; bad
     input raises InputError naming file and line. Suite fields: name, runner
     (test_progs, test_progs-no_alu32, test_progs-cpuv4, kselftest, command),
-    path, command, allow, deny [DenyEntry(name, reason, link, expires)],
+    base (harness | tree | selftests), path, command, allow, deny [DenyEntry(name, reason, link, expires)],
     test_timeout, suite_timeout, watchdog, parallel, batch, retries, cpus, memory.
 selftests.suite.list_suites() -> list[Path]
 selftests.selection.select(suite, today=None, only=None) -> Selection(allow, deny,
     expired, warnings)   expired deny entries warn and stop applying.
-selftests.run.SuiteRequest(suite, out_dir, selftests_dir=None, only=[], today=None, keep=[])
+selftests.run.SuiteRequest(suite, out_dir, selftests_dir=None, tree_dir=None, only=[],
+                           today=None, keep=[])
 selftests.run.run_suite(req, vm) -> SuiteResult
     `vm` is a vm.boot.VM. Prepares the guest (selftests/guest/prepare.sh), runs
     the suite's groups with their timeouts, streams each group's raw output to

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.errors import InfraError
+from common.errors import InfraError, ParseError
 from common.fsutil import write_json
 from results.model import ParsedLog, Splat, Status, TestResult
 
@@ -22,7 +22,8 @@ from .suite import Suite
 class SuiteRequest:
     suite: Suite
     out_dir: Path                        # results dir for this suite (host side)
-    selftests_dir: Path | None = None    # built selftests (tools/testing/selftests)
+    selftests_dir: Path | None = None    # built selftests (kbuild artifacts or tools/testing/selftests)
+    tree_dir: Path | None = None         # kernel source tree (suites with base: tree)
     only: list[str] = field(default_factory=list)   # narrow the allow list
     today: dt.date | None = None         # for deny expiry (tests pin it)
     keep: list[Path] = field(default_factory=list)  # more host paths the guest needs
@@ -89,6 +90,15 @@ def vm_facts(vm) -> dict:
     return facts
 
 
+def parse_group_log(fmt: str, lines: list[str]) -> ParsedLog:
+    """Parse one group's raw output; output with no results at all (killed
+    before its first line, or not TAP) is an empty, incomplete log."""
+    try:
+        return parse_output(fmt, lines)
+    except ParseError as e:
+        return ParsedLog(fmt, complete=False, notes=[f"unparsable output: {e.message}"])
+
+
 def parse_output(fmt: str, lines: list[str]) -> ParsedLog:
     """Dispatch to the results parsers (imported when first needed)."""
     if fmt == "test_progs":
@@ -147,8 +157,10 @@ class _Run:
         run = GroupRun(group.label, log, rc, timed_out, took, crashed, group.retry_of)
         self.result.groups.append(run)
         lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-        parsed = parse_output(self.suite.output_format, lines)
+        parsed = parse_group_log(self.suite.output_format, lines)
         self.result.parsed.unknown.extend(parsed.unknown)
+        if not parsed.complete:
+            self.result.parsed.complete = False
         self.result.parsed.notes.extend(f"{group.label}: {n}" for n in parsed.notes)
         tests = parsed.tests
         account(tests, group, run, timeout)
@@ -223,7 +235,7 @@ def run_suite(req: SuiteRequest, vm) -> SuiteResult:
     r.result.warnings.extend(sel.warnings)
     r.result.vm = vm_facts(vm)
     try:
-        cwd = runner_dir(suite, req.selftests_dir)
+        cwd = runner_dir(suite, req.selftests_dir, req.tree_dir)
         keep = [cwd, r.out, *req.keep, *([vm.req.rwdir] if getattr(vm, "req", None) else [])]
         r.result.guest = prepare_guest(vm, keep)
         r.save()

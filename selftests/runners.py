@@ -13,7 +13,7 @@ from .guest import shell_line
 from .selection import Selection, denied_by
 from .suite import Suite
 
-DEFAULT_PATHS = {"kselftest": "kselftest_install"}   # test_progs runners: "bpf"
+DEFAULT_PATHS = {"kselftest": "kselftest_install"}
 
 
 @dataclass
@@ -35,15 +35,26 @@ class Plan:
     cwd: Path | None = None
 
 
-def runner_dir(suite: Suite, selftests_dir: Path | None) -> Path:
-    """Where the runner runs: the selftests dir + suite.path (test_progs: bpf), or
-    for runner `command` the harness checkout + suite.path."""
-    if suite.runner == "command":
-        return (REPO_ROOT / (suite.path or ".")).resolve()
-    if selftests_dir is None:
-        raise UsageError(f"suite '{suite.name}' needs a selftests build dir")
-    sub = suite.path or DEFAULT_PATHS.get(suite.runner, "bpf")
-    return (Path(selftests_dir) / sub).resolve()
+def runner_dir(suite: Suite, selftests_dir: Path | None, tree_dir: Path | None = None) -> Path:
+    """Where the runner runs: `suite.path` under its base (the harness checkout,
+    the kernel tree or the built selftests). Without a path, test_progs runs in
+    the selftests dir itself when the binary is there (kbuild's flat artifacts
+    dir), else in its bpf/ subdir; kselftest in kselftest_install/."""
+    if suite.base == "harness":
+        root = REPO_ROOT
+    else:
+        root = tree_dir if suite.base == "tree" else selftests_dir
+        if root is None:
+            what = "kernel source tree" if suite.base == "tree" else "selftests build dir"
+            raise UsageError(f"suite '{suite.name}' needs a {what}")
+    root = Path(root)
+    if suite.path:
+        return (root / suite.path).resolve()
+    if suite.base != "selftests":
+        return root.resolve()
+    if suite.is_test_progs:
+        return root.resolve() if (root / suite.runner).exists() else (root / "bpf").resolve()
+    return (root / DEFAULT_PATHS.get(suite.runner, "")).resolve()
 
 
 def safe_label(text: str) -> str:

@@ -17,8 +17,11 @@ SUITES_DIR = Path(__file__).resolve().parent / "suites"
 TEST_PROGS_RUNNERS = ("test_progs", "test_progs-no_alu32", "test_progs-cpuv4")
 RUNNERS = TEST_PROGS_RUNNERS + ("kselftest", "command")
 
-TOP_KEYS = {"name", "description", "runner", "path", "command", "allow", "deny", "timeout",
-            "parallel", "batch", "retries", "vm"}
+TOP_KEYS = {"name", "description", "runner", "base", "path", "command", "allow", "deny",
+            "timeout", "parallel", "batch", "retries", "vm"}
+# What `path` is relative to: the harness checkout, the kernel source tree, or
+# the built selftests (kbuild's artifacts dir or tools/testing/selftests).
+BASES = ("harness", "tree", "selftests")
 DENY_KEYS = {"name", "reason", "link", "expires"}
 TIMEOUT_KEYS = {"test", "suite", "watchdog"}
 VM_KEYS = {"cpus", "memory"}
@@ -43,7 +46,8 @@ class Suite:
     runner: str
     source: Path
     description: str = ""
-    path: str | None = None           # dir of the runner, relative to the selftests dir
+    base: str = "selftests"           # harness, tree or selftests (see BASES)
+    path: str | None = None           # dir of the runner, relative to `base`
     command: list[str] = field(default_factory=list)   # runner: command
     allow: list[str] = field(default_factory=list)     # empty: everything
     deny: list[DenyEntry] = field(default_factory=list)
@@ -147,7 +151,10 @@ def parse_suite(doc, path: str) -> Suite:
         c.fail("runner 'command' needs a 'command' list (argv)", doc, "runner")
     if runner != "command" and command:
         c.fail(f"'command' is only for runner 'command', not '{runner}'", doc, "command")
-    suite = Suite(name=name, runner=runner, source=Path(path),
+    base = c.string(doc, "base") or ("harness" if runner == "command" else "selftests")
+    if base not in BASES:
+        c.fail(f"unknown base '{base}' (one of: {', '.join(BASES)})", doc, "base")
+    suite = Suite(name=name, runner=runner, source=Path(path), base=base,
                   description=c.string(doc, "description") or "",
                   path=c.string(doc, "path"), command=command,
                   allow=c.strings(doc, "allow"), deny=_deny(c, doc),

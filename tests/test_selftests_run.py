@@ -53,6 +53,9 @@ def fake_splats(lines):
     return [Splat("warning", line, "fp") for line in lines if "WARNING:" in line]
 
 
+REAL_PARSE, REAL_SPLATS = run_mod.parse_output, run_mod.find_splats
+
+
 @pytest.fixture(autouse=True)
 def parsers(monkeypatch):
     monkeypatch.setattr(run_mod, "parse_output", fake_parse)
@@ -324,3 +327,50 @@ def test_vm_killed_by_its_run_timeout_marks_the_suite_timed_out(tmp_path):
     res = run_suite(req(tmp_path, s), FakeVM(script, tmp_path))
     assert res.timed_out and res.crashed
     assert res.statuses == {"a": Status.ERROR, "b": Status.MISSING}
+
+
+def test_output_without_any_result_is_not_a_crash_of_the_harness(tmp_path, monkeypatch):
+    from common.errors import ParseError
+
+    def strict(fmt, lines):
+        if not lines:
+            raise ParseError("no KTAP/TAP version, plan or result line found", line=1)
+        return fake_parse(fmt, lines)
+    monkeypatch.setattr(run_mod, "parse_output", strict)
+    s = suite(tmp_path, "name: quiet\nrunner: command\ncommand: [sh, x.sh]\n")
+    res = run_suite(req(tmp_path, s), FakeVM(lambda vm, l, n: ("", -1, True), tmp_path))
+    assert res.statuses == {"quiet": Status.TIMEOUT}
+    assert not res.parsed.complete and "unparsable" in res.parsed.notes[0]
+
+
+def test_tree_based_suite_runs_from_the_kernel_tree(tmp_path):
+    s = suite(tmp_path, "runner: command\nbase: tree\npath: tools/x\ncommand: [sh, t.sh]\n")
+    vm = FakeVM(lambda vm, l, n: ("ok one\n", 0, False), tmp_path)
+    res = run_suite(SuiteRequest(s, tmp_path / "out", tree_dir=tmp_path / "wt"), vm)
+    assert f"cd {tmp_path / 'wt' / 'tools' / 'x'} && exec sh t.sh" in vm.streams[0][0]
+    assert str(tmp_path / "wt" / "tools" / "x") in vm.execs[0]     # kept visible in the guest
+    assert res.ok
+
+
+def test_real_parsers_hung_ktap_command_and_a_panic(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_mod, "parse_output", REAL_PARSE)
+    monkeypatch.setattr(run_mod, "find_splats", REAL_SPLATS)
+    s = suite(tmp_path, "name: k\nrunner: command\ncommand: [sh, x.sh]\n")
+
+    def hang(vm, line, n):
+        return "KTAP version 1\n1..3\nok 1 first\nok 2 second # SKIP no bpf\n", -1, True
+    res = run_suite(req(tmp_path, s), FakeVM(hang, tmp_path))
+    values = list(res.statuses.values())
+    assert res.statuses["first"] == Status.PASS and res.statuses["second"] == Status.SKIP
+    assert values.count(Status.TIMEOUT) == 1 and len(values) == 3
+
+    def panic(vm, line, n):
+        vm.console.buf += ["[   47.70] sysrq: Trigger a crash",
+                           "[   47.70] Kernel panic - not syncing: sysrq triggered crash",
+                           "[   47.70] CPU: 0 UID: 0 PID: 90 Comm: sh Not tainted 6.12.117 #1",
+                           "[   47.70] Call Trace:", "[   47.70]  <TASK>",
+                           "[   47.70]  dump_stack_lvl+0x2b/0x40", "[   47.70]  </TASK>"]
+        return "KTAP version 1\n1..1\n", "crash", False
+    res = run_suite(req(tmp_path, s), FakeVM(panic, tmp_path))
+    assert res.crashed and [sp.kind for sp in res.parsed.splats] == ["panic"]
+    assert res.parsed.splats[0].test == "k" and Status.ERROR in res.statuses.values()

@@ -66,6 +66,7 @@ def test_good_suite_loads(tmp_path):
     ("runner: kselftest\nparallel: 2\n", 2, "test_progs option"),
     ("runner: command\ncommand: [echo]\ntimeout:\n  watchdog: 5\n", 4, "test_progs option"),
     ("runner: test_progs\nrunner: kselftest\n", 2, "duplicate key"),
+    ("runner: test_progs\nbase: home\n", 2, "unknown base 'home'"),
     ("runner: [test_progs\n", 2, "YAML syntax error"),
 ])
 def test_bad_suites_name_file_and_line(tmp_path, text, line, msg):
@@ -92,6 +93,20 @@ def test_shipped_suites_all_load():
     tap = load_suite("tap-smoke")
     assert tap.runner == "command" and runner_dir(tap, None) == SUITES_DIR.parent / "guest"
     assert (runner_dir(tap, None) / tap.command[1]).is_file()
+    fixture = load_suite("kharness-fixture")
+    assert fixture.base == "tree"
+    assert runner_dir(fixture, None, Path("/wt")) == Path("/wt/tools/testing/selftests/kharness")
+    with pytest.raises(UsageError, match="kernel source tree"):
+        runner_dir(fixture, Path("/st"), None)
+
+
+def test_test_progs_runs_in_a_flat_artifacts_dir_or_its_bpf_subdir(tmp_path):
+    smoke = load_suite("smoke")
+    assert runner_dir(smoke, tmp_path) == tmp_path / "bpf"
+    (tmp_path / "test_progs").write_text("")
+    assert runner_dir(smoke, tmp_path) == tmp_path
+    smoke.path = "sub"
+    assert runner_dir(smoke, tmp_path) == tmp_path / "sub"
 
 
 def test_expired_deny_entries_warn_and_stop_applying(tmp_path):
