@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from common.errors import ApplyError, HarnessError, InfraError
+from common.errors import HarnessError, InfraError
 
 # Commits the harness makes itself (imports, quilt patches, fix-ups) carry this identity;
 # `git am` keeps each patch's own author.
@@ -59,11 +59,3 @@ def is_clean(runner, worktree: Path) -> bool:
     res = git(runner, ["status", "--porcelain", "--untracked-files=no"], cwd=worktree,
               check=False)
     return res.returncode == 0 and not res.stdout.strip()
-
-
-def am_in_progress(worktree_gitdir: Path) -> bool:
-    return (worktree_gitdir / "rebase-apply").exists()
-
-
-def reset_hard(runner, worktree: Path, commit: str) -> None:
-    git(runner, ["reset", "-q", "--hard", commit], cwd=worktree, error=ApplyError)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from common.errors import InfraError, InputError
-from common.fsutil import REPO_ROOT
 from patches import archive, treeimport
 from patches.manifest import find_series
 from patches.source import load_patches
