@@ -35,6 +35,9 @@ Stage entry points (typed request in, typed result out; errors from common.error
         A patch that does not apply raises apply.ApplyFailed (an ApplyError) naming the
         patch, files and hunks; .result has the records; the worktree is left clean.
 
+    apply.apply_base(tree, runner, fixups=True) -> ApplyResult
+        The base tree alone plus its fix-ups (jobs with no series), in its own worktree.
+
     rangediff.range_diff(RangeDiffRequest(series, old, new, tree=None), runner)
         -> RangeDiffResult(old, new, text)      (applies both first, reusing worktrees)
 

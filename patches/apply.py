@@ -136,19 +136,47 @@ def apply_series(req: ApplyRequest, runner) -> ApplyResult:
                              "patches", path=str(series.manifest), line=rev.line)
         items = items[:req.upto]
     tree, ref, commit, repo = resolve_base(series, rev, req.tree, runner)
-    extras = tree_extras(tree) if req.fixups else None
-    fixups = [read_patch_file(f.path, author=None) for f in (extras.fixups if extras else [])]
-    key = apply_key(commit, fixups, items)
-    wt = wtmod.worktree_path(tree, series.name, rev.label)
+    res = ApplyResult(series.name, rev.label, tree, ref, commit, commit, commit,
+                      wtmod.worktree_path(tree, series.name, rev.label), "", total=total,
+                      upto=req.upto)
+    return _apply(res, repo, _fixups(tree, req.fixups), items, runner)
+
+
+def apply_base(tree: str, runner, fixups: bool = True) -> ApplyResult:
+    """The base tree alone, with its fix-ups, in worktree <tree>/base/<tree> (for jobs
+    with no series). ApplyResult.series and .rev are empty."""
+    info = tree_info(tree)
+    if info is None:
+        raise InputError(f"tree {tree!r} does not exist (not imported)",
+                         hint=f"harness.py tree import {tree}")
+    commit = rev_parse(runner, info.repo, BASE_TAG)
+    if commit is None:
+        raise InputError(f"tree {tree!r} has no {BASE_TAG!r} tag", path=str(info.repo))
+    res = ApplyResult("", "", tree, BASE_TAG, commit, commit, commit,
+                      wtmod.worktree_path(tree, "base", tree), "")
+    return _apply(res, info.repo, _fixups(tree, fixups), [], runner)
+
+
+def _fixups(tree: str, wanted: bool) -> list[PatchItem]:
+    if not wanted:
+        return []
+    return [read_patch_file(f.path, author=None) for f in tree_extras(tree).fixups]
+
+
+def _apply(res: ApplyResult, repo: Path, fixups: list[PatchItem], items: list[PatchItem],
+           runner) -> ApplyResult:
+    """Fix-ups then patches onto res.base_commit in res.worktree, or the saved result
+    when the worktree already holds exactly that."""
+    wt, commit = res.worktree, res.base_commit
+    res.key = key = apply_key(commit, fixups, items)
     with wtmod.locked(wt):
         st = wtmod.reusable(runner, wt, key)
         if st is not None:
-            res = ApplyResult.from_dict(st["result"])
-            res.reused = True
-            return res
-        wtmod.prepare(runner, repo, wt, f"kh/{series.name}/{rev.label}", commit)
-        res = ApplyResult(series.name, rev.label, tree, ref, commit, commit, commit, wt, key,
-                          total=total, upto=req.upto)
+            done = ApplyResult.from_dict(st["result"])
+            done.reused = True
+            return done
+        branch = f"kh/{res.series}/{res.rev}" if res.series else f"kh/base/{res.tree}"
+        wtmod.prepare(runner, repo, wt, branch, commit)
         try:
             _apply_all(runner, wt, fixups, res.fixups, res, "fix-up")
             res.fixup_head = head(runner, wt)

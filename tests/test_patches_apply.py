@@ -294,3 +294,24 @@ def test_cli_apply_and_diff_exit_codes(demo, runner, cache, capsys):
     err = capsys.readouterr().err
     assert "patch 2 (0002-bpf-add-a-path-iterator.patch" in err and "hunk 1" in err
     assert harness.main(["apply", "demo@v9"]) == 2
+
+
+def test_apply_base_alone_with_fixups(demo, runner, tmp_path, monkeypatch):
+    from patches.apply import apply_base
+    repo, _ = demo
+    git(repo, "checkout", "-q", "-b", "fix", "v6.12.117")
+    (repo / "fixup.txt").write_text("made buildable\n")
+    commit(repo, "tree: make it build")
+    trees = tmp_path / "trees"
+    format_patches(repo, "v6.12.117..fix", trees / "fake" / "fixups")
+    (trees / "fake" / "tree.yaml").write_text(
+        "name: fake\ndescription: test tree\nsource: {apt: none}\nfixups:\n"
+        "  - patch: fixups/0001-tree-make-it-build.patch\n    reason: it did not build\n")
+    monkeypatch.setattr("patches.treedefs.TREES_DIR", trees)
+    res = apply_base("fake", runner)
+    assert res.series == "" and res.patches == [] and len(res.fixups) == 1
+    assert res.head == res.fixup_head != res.base_commit
+    assert (res.worktree / "fixup.txt").is_file()
+    assert apply_base("fake", runner).reused
+    with pytest.raises(InputError, match="not imported"):
+        apply_base("nope", runner)
