@@ -122,7 +122,12 @@ def default_name(kind: str, req: ImportRequest, path: Path | None) -> str:
 
 def import_tree(req: ImportRequest, runner) -> ImportResult:
     """Import `req.source` as tree `req.name`. A no-op when it is already there from the
-    same input; InputError when the name is taken by a different input."""
+    same input, or when the source is the name of an imported tree; InputError when the
+    name is taken by a different input."""
+    info = tree_info(req.source) if not Path(req.source).exists() else None
+    if info is not None and req.name in (None, info.name) and req.ref is None:
+        return ImportResult(info.name, info.repo, info.commit, info.tags, info.kind,
+                            info.key, reused=True)
     kind, path, td = classify(req)
     if td is not None:
         from .aptsource import import_defined

@@ -44,6 +44,8 @@ def test_same_input_twice_is_a_noop(cache, runner, tmp_path):
     mtime = (first.repo / "kharness-tree.json").stat().st_mtime_ns
     again = import_tree(ImportRequest(str(tb), name="fake"), runner)
     assert again.reused and again.commit == first.commit
+    by_name = import_tree(ImportRequest("fake"), runner)
+    assert by_name.reused and by_name.commit == first.commit
     assert (first.repo / "kharness-tree.json").stat().st_mtime_ns == mtime
 
 
