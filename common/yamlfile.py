@@ -38,8 +38,13 @@ def _convert(node, path: str):
         lst = LocatedList(_convert(v, path) for v in node.value)
         lst.line = node.start_mark.line + 1
         return lst
-    return yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" \
-        else node.value
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    try:
+        return yaml.safe_load(yaml.serialize(node))
+    except (ValueError, yaml.YAMLError) as e:
+        raise InputError(f"bad value {node.value!r}: {e}", path=path,
+                         line=node.start_mark.line + 1) from None
 
 
 def load_yaml(path: Path | str):

@@ -68,3 +68,10 @@ def test_yaml_empty_file(tmp_path):
     p = write(tmp_path, "")
     with pytest.raises(InputError, match="empty YAML"):
         load_yaml(p)
+
+
+def test_yaml_bad_scalar_names_line(tmp_path):
+    p = write(tmp_path, "a: 1\ndate: 2025-13-01\n")
+    with pytest.raises(InputError) as e:
+        load_yaml(p)
+    assert e.value.line == 2 and "2025-13-01" in str(e.value)
