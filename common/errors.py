@@ -73,5 +73,12 @@ class StageTimeout(InfraError):
     """A phase ran past its time limit."""
 
 
+class NotRun(HarnessError):
+    """A job that cannot run for a stated, expected reason (no patches for this tree
+    yet). It is reported as NOT RUN, neither passed nor failed."""
+
+    exit_code = EXIT_PASS
+
+
 class OfflineError(InfraError):
     """A network source could not be reached."""

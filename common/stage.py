@@ -12,6 +12,7 @@ FAILED = "failed"
 SKIPPED = "skipped"
 CACHED = "cached"      # ok, reused from a previous run with the same key
 RUNNING = "running"
+NOT_RUN = "not-run"     # the job could not run for an expected reason
 
 
 @dataclass

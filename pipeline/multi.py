@@ -64,6 +64,8 @@ def _stage_reached(j: JobSummary) -> str:
     for s in j.stages:
         if s.status == "failed":
             return f"{s.name} FAILED"
+        if s.status == "not-run":
+            return "NOT RUN"
         if s.ok:
             last = s.name
     return last
@@ -83,7 +85,8 @@ def matrix_table(jobs: list[JobSummary]) -> str:
         c = j.counts()
         bad = sum(c.get(k, 0) for k in ("fail", "timeout", "error", "missing"))
         took = sum(s.duration for s in j.stages)
-        note = next((s.detail.splitlines()[0] for s in j.stages if s.status == "failed"), "")
+        note = next((s.detail.splitlines()[0].replace("NOT RUN: ", "")
+                     for s in j.stages if s.status in ("failed", "not-run")), "")
         rows.append([j.job, _stage_reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
                      str(bad), str(c.get("skip", 0)), str(c.get("flaky", 0)),
                      str(len(j.splats)), _new_warnings(j), fmt_secs(took), note[:70]])
@@ -94,12 +97,11 @@ def matrix_table(jobs: list[JobSummary]) -> str:
 
 
 def compare_with_base(specs: list[JobSpec], jobs: list[JobSummary]):
-    """Each series job against the base job of the same profile, toolchain and suites."""
-    base = {(s.profile, s.toolchain, tuple(s.suites)): j
-            for s, j in zip(specs, jobs) if s.base_only}
+    """Each series job against the base job of the same profile and toolchain."""
+    base = {(s.profile, s.toolchain): j for s, j in zip(specs, jobs) if s.base_only}
     out = []
     for s, j in zip(specs, jobs):
-        b = base.get((s.profile, s.toolchain, tuple(s.suites)))
+        b = base.get((s.profile, s.toolchain))
         if not s.base_only and b is not None:
             out.append(compare_jobs(b, j))
     return out

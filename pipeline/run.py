@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, HarnessError
-from common.stage import CACHED, FAILED, OK, StageResult
+from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, HarnessError, NotRun
+from common.stage import CACHED, FAILED, NOT_RUN, OK, StageResult
 
 from results.store import JobStore, JobSummary, new_run_id, now_iso
 
@@ -35,9 +35,10 @@ def run_stage(ctx: JobContext, name: str, fn: StageFn) -> StageResult:
     try:
         data = fn(ctx) or {}
     except HarnessError as e:
-        res = StageResult(name, FAILED, time.monotonic() - t0, str(e), e.exit_code,
+        status = NOT_RUN if isinstance(e, NotRun) else FAILED
+        res = StageResult(name, status, time.monotonic() - t0, str(e), e.exit_code,
                           f"logs/{name}.log")
-        ctx.progress.end(name, started, "FAILED", str(e).splitlines()[0])
+        ctx.progress.end(name, started, status.upper(), str(e).splitlines()[0])
         ctx.store.record_stage(res)
         return res
     status = CACHED if data.pop("cached", False) else OK
@@ -65,15 +66,15 @@ def host_facts() -> dict:
 def run_stages(ctx: JobContext, stages: list[tuple[str, StageFn]]) -> int:
     """Run the stages in order inside one ExitStack (the VM's teardown lives there).
     A job whose earlier stages failed runs nothing more."""
-    failed = [s for s in ctx.store.stages.values() if s.status == FAILED]
+    failed = [s for s in ctx.store.stages.values() if s.status in (FAILED, NOT_RUN)]
     if failed:
         return failed[0].exit_code
     with contextlib.ExitStack() as stack:
         ctx.facts["stack"] = stack
         for name, fn in stages:
             res = run_stage(ctx, name, fn)
-            if res.status == FAILED:
-                ctx.store.skip_rest(name, f"{name} failed")
+            if res.status in (FAILED, NOT_RUN):
+                ctx.store.skip_rest(name, f"{name} {res.status}")
                 return res.exit_code
     return tests_exit_code(ctx.store)
 

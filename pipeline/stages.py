@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.errors import InputError
+from common.errors import NotRun
 from common.fsutil import cache_dir, write_json
 
 from .job import JobContext
@@ -22,8 +22,16 @@ def latest_revision(series) -> str:
     for rev in reversed(series.revisions):
         if revision_status(series, rev).state == "present":
             return rev.label
-    raise InputError(f"series {series.name} has no revision with patches yet",
-                     path=str(series.manifest))
+    raise NotRun(f"NOT RUN: series {series.name} has no revision with patches yet")
+
+
+def check_present(series, label: str) -> None:
+    """A revision without patches on disk is not run, and says why."""
+    from patches.source import revision_status
+    st = revision_status(series, series.revision(label))
+    if st.state != "present":
+        tree = series.revision(label).base.tree
+        raise NotRun(f"NOT RUN: no patches for {tree} yet ({series.name}@{label}: {st.text()})")
 
 
 def stage_apply(ctx: JobContext) -> dict:
@@ -38,6 +46,7 @@ def stage_apply(ctx: JobContext) -> dict:
     else:
         series = find_series(spec.series)
         spec.rev = spec.rev or latest_revision(series)
+        check_present(series, spec.rev)
         ctx.revision = series.revision(spec.rev)
         res = apply_series(ApplyRequest(spec.series, spec.rev, tree=spec.tree, upto=spec.upto),
                            ctx.runner)

@@ -44,6 +44,8 @@ def reached(job: JobSummary) -> str:
     for s in job.stages:
         if s.status == "failed":
             return f"{s.name} (failed)"
+        if s.status == "not-run":
+            return "NOT RUN"
         if s.ok:
             last = s.name
     return last

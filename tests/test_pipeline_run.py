@@ -109,3 +109,17 @@ def test_reproducer_runs_the_same_job(tmp_path):
     assert "./harness.py run --tree debian-6.12 --profile bpf --toolchain gcc " \
            "path-iterator@v5-6.12 --suite path-iterator --make-flag W=1" in text
     assert (out.path / "reproduce.sh").stat().st_mode & 0o111
+
+
+def test_not_run_is_neither_pass_nor_failure(tmp_path):
+    from common.errors import NotRun
+
+    def no_patches(ctx):
+        raise NotRun("NOT RUN: no patches for debian-6.12 yet")
+    out = run_job(JobSpec(series="s", rev="v1"), [("apply", no_patches), ("build", ok_stage)],
+                  FakeRunner(), progress(), tmp_path, run_id="r")
+    job = load_job(out.path)
+    assert out.exit_code == 0
+    assert [(s.name, s.status) for s in job.stages][:2] == [("apply", "not-run"),
+                                                           ("config", "skipped")]
+    assert job.counts() == {}

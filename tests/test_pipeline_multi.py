@@ -1,0 +1,70 @@
+import io
+import json
+import xml.etree.ElementTree as ET
+
+from common.errors import BuildError, NotRun
+from common.progress import Progress
+from common.proc import FakeRunner
+from pipeline.job import JobSpec
+from pipeline.multi import merge_runs, run_matrix
+from results.model import ParsedLog, Status, TestResult
+
+
+def stages_for(outcomes):
+    """Fake stages: per series, raise or record tests."""
+    def apply(ctx):
+        what = outcomes.get(ctx.spec.series or "base")
+        if what == "no-patches":
+            raise NotRun("NOT RUN: no patches for debian-6.12 yet")
+        return {}
+
+    def build(ctx):
+        if outcomes.get(ctx.spec.series or "base") == "build-fails":
+            raise BuildError("fs/namei.c:12: error: boom")
+        return {"new_warnings": 2}
+
+    def test(ctx):
+        st = outcomes.get(ctx.spec.series or "base", "pass")
+        tests = [TestResult("keep", Status.PASS), TestResult("x", Status(st))]
+        ctx.store.add_suite("smoke", ParsedLog("test_progs", tests))
+        return {}
+    return [("apply", apply), ("build", build), ("boot", lambda c: {}), ("test", test)]
+
+
+def specs():
+    return [JobSpec(name="baseline"), JobSpec(series="a", rev="v1"),
+            JobSpec(series="b", rev="v1"), JobSpec(series="c", rev="v1"),
+            JobSpec(series="d", rev="v1")]
+
+
+def test_matrix_table_compare_and_combined_outputs(tmp_path):
+    out = io.StringIO()
+    outcomes = {"a": "fail", "b": "no-patches", "c": "build-fails", "d": "pass"}
+    code = run_matrix(specs(), tmp_path, "m1", FakeRunner(), Progress(stream=out), jobs=2,
+                      stages=stages_for(outcomes))
+    text = out.getvalue()
+    assert code == 5                      # a build failure outranks test failures
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith(("base", "a/", "b/", "c/", "d/"))}
+    assert "NOT RUN" in rows["b/v1/bpf-gcc-default"] and "no patches" in rows["b/v1/bpf-gcc-default"]
+    assert "build FAILED" in rows["c/v1/bpf-gcc-default"]
+    assert "new failures (1):" in text and "smoke/x: pass -> fail" in text
+    run = tmp_path / "m1"
+    data = json.loads((run / "run.json").read_text())
+    assert [j["exit_code"] for j in data["jobs"]] == [0, 1, 0, 5, 0]
+    suites = ET.parse(run / "junit.xml").getroot().findall("testsuite")
+    assert {s.get("name") for s in suites} == {"base/debian-6.12/bpf-gcc-default:smoke",
+                                               "a/v1/bpf-gcc-default:smoke",
+                                               "d/v1/bpf-gcc-default:smoke"}
+    assert "ok 1 base/debian-6.12/bpf-gcc-default" in (run / "results.tap").read_text()
+    assert (run / "report.html").exists()
+
+
+def test_all_passing_matrix_exits_0_and_merge(tmp_path):
+    code = run_matrix(specs()[:2], tmp_path, "s1", FakeRunner(), Progress(stream=io.StringIO()),
+                      stages=stages_for({}))
+    assert code == 0
+    code = run_matrix(specs()[3:], tmp_path, "s2", FakeRunner(), Progress(stream=io.StringIO()),
+                      stages=stages_for({"c": "fail"}))
+    assert code == 1
+    assert merge_runs([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged") == 1
+    assert len(json.loads((tmp_path / "merged" / "run.json").read_text())["jobs"]) == 4
