@@ -1,0 +1,102 @@
+"""Run a reproduction plan through the pipeline and judge it against the report."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from common.errors import EXIT_PASS, EXIT_TESTS_FAILED
+from common.fsutil import write_json
+from common.progress import Progress
+from common.proc import Runner
+from results.store import default_root, load_job, new_run_id, write_text
+
+from .diag import parse_diagnostics
+from .match import NOT_REPRODUCED, PARTIAL, REPRODUCED, Verdict, match_diagnostics
+from .plan import Plan, make_plan
+from .report import RobotReport
+
+
+def job_spec(plan: Plan):
+    from pipeline.job import JobSpec
+    return JobSpec(tree=plan.tree or "debian-6.12", series=plan.series, rev=plan.rev,
+                   profile=plan.profile or "bpf", toolchain=plan.compiler, upto=plan.upto,
+                   suites=plan.suites, make_flags=plan.make_flags, targets=plan.targets,
+                   fragments=[plan.config_file] if plan.config_file else [],
+                   name=f"repro-{plan.series}-{plan.rev}")
+
+
+def stages_for(plan: Plan):
+    from pipeline.stages import STAGES
+    if plan.kind == "build":
+        return [s for s in STAGES if s[0] in ("apply", "config", "build")]
+    return STAGES
+
+
+def build_log(job_path: Path) -> list[str]:
+    facts = json.loads((job_path / "manifest.json").read_text()).get("facts", {})
+    art = facts.get("build", {}).get("artifacts")
+    log = Path(art) / "build.log" if art else None
+    return log.read_text(errors="replace").splitlines() if log and log.is_file() else []
+
+
+def judge_build(rep: RobotReport, job_path: Path, worktree: str | None) -> Verdict:
+    seen = parse_diagnostics(build_log(job_path))
+    return match_diagnostics(rep.diagnostics, seen, src_root=worktree)
+
+
+def judge_runtime(rep: RobotReport, job_path: Path) -> Verdict:
+    job = load_job(job_path)
+    v = Verdict(NOT_REPRODUCED)
+    for want in rep.splats:
+        same = [s for s in job.splats if s.fingerprint == want.fingerprint]
+        alike = [s for s in job.splats if (s.kind, s.title) == (want.kind, want.title)]
+        if same:
+            v.notes.append(f"same splat [{want.fingerprint[:12]}] {want.kind}: {want.title}")
+            v.verdict = REPRODUCED
+        elif alike:
+            v.notes.append(f"same headline, other frames: {want.title}")
+            v.verdict = PARTIAL if v.verdict != REPRODUCED else v.verdict
+        else:
+            v.notes.append(f"not seen: {want.kind}: {want.title}")
+    return v
+
+
+def trailers(rep: RobotReport) -> str:
+    lines = [f"Reported-by: {r}" for r in rep.reported_by]
+    lines += [f"Closes: {c}" for c in rep.closes]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def reproduce(rep: RobotReport, args) -> int:
+    from pipeline.run import run_job
+    from patches.manifest import parse_spec
+    plan = make_plan(rep, args)
+    if args.against:
+        name, rev = parse_spec(args.against)
+        plan = replace(plan, series=name, rev=rev, upto=None)
+        plan.substitutions.append(f"checking {args.against} instead of the reported revision")
+    progress = Progress()
+    for s in plan.substitutions:
+        progress.info(f"substitution: {s}")
+    out = run_job(job_spec(plan), stages_for(plan), Runner(verbose=args.verbose), progress,
+                  args.results or default_root(), run_id=new_run_id("repro"))
+    if out.exit_code not in (EXIT_PASS, EXIT_TESTS_FAILED):
+        return out.exit_code
+    wt = json.loads((out.path / "apply.json").read_text()).get("worktree")
+    verdict = judge_build(rep, out.path, wt) if rep.kind == "build" \
+        else judge_runtime(rep, out.path)
+    verdict.notes += [f"substitution: {s}" for s in plan.substitutions]
+    _write(out.path, rep, plan, verdict)
+    print(verdict.render())
+    print(f"results: {out.path}")
+    return EXIT_PASS if verdict.verdict == REPRODUCED else EXIT_TESTS_FAILED
+
+
+def _write(path: Path, rep: RobotReport, plan: Plan, verdict: Verdict) -> None:
+    d = path / "repro"
+    write_json(d / "report.json", rep.to_dict())
+    write_json(d / "plan.json", plan.to_dict())
+    write_json(d / "verdict.json", verdict.to_dict())
+    write_text(d / "verdict.txt", verdict.render() + "\n")
+    write_text(d / "trailers.txt", trailers(rep))
