@@ -26,6 +26,7 @@ class JobSpec:
     make_flags: list[str] = field(default_factory=list)   # W=1, C=1 ...
     targets: list[str] = field(default_factory=list)      # extra make targets
     name: str | None = None          # a label from the matrix file
+    worktree: str | None = None      # build this checkout as it is (bisect-commits)
 
     @property
     def base_only(self) -> bool:

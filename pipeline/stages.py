@@ -39,6 +39,8 @@ def stage_apply(ctx: JobContext) -> dict:
     from patches.manifest import find_series
     from patches.treeimport import ImportRequest, import_tree
     spec = ctx.spec
+    if spec.worktree:
+        return _use_worktree(ctx)
     tree = import_tree(ImportRequest(source=spec.tree), ctx.runner)
     ctx.facts["tree"] = {"name": tree.name, "commit": tree.commit, "kind": tree.kind}
     if spec.base_only:
@@ -60,6 +62,17 @@ def stage_apply(ctx: JobContext) -> dict:
     n = len(res.patches)
     return {"cached": res.reused, "detail": f"{n} patch(es) on {res.tree}",
             "head": res.head}
+
+
+def _use_worktree(ctx: JobContext) -> dict:
+    """A checkout given as it is (a `git bisect` step): nothing to apply."""
+    wt = Path(ctx.spec.worktree).resolve()
+    head = ctx.runner.run(["git", "-C", str(wt), "rev-parse", "HEAD"], timeout=60,
+                          check=True).stdout.strip()
+    ctx.worktree = wt
+    ctx.facts["apply"] = {"worktree": str(wt), "head": head}
+    write_json(ctx.store.file("apply.json"), {"worktree": str(wt), "head": head})
+    return {"detail": f"checkout {wt} at {head[:12]}", "head": head}
 
 
 def _fragments(ctx: JobContext) -> list[str]:

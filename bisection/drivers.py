@@ -1,0 +1,179 @@
+"""The three bisects: patches of one revision, revisions of a series, base commits.
+
+Each step runs the real pipeline (cached builds make a step cost only what changed)
+and judges its job with a Criterion; retries give fail:runs counts.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from common.errors import EXIT_BISECT_SKIP, InputError, UsageError
+from common.fsutil import write_json
+from results.store import load_job, write_text
+
+from .core import BAD, GOOD, SKIP, SearchResult, StepVerdict, evaluate_with_tries, search
+from .criteria import Criterion, judge, warnings_of
+
+RunJob = Callable[..., object]      # pipeline run for one spec -> JobOutcome
+
+
+@dataclass
+class BisectLog:
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        self.lines.append(text)
+
+    def text(self) -> str:
+        return "\n".join([self.title, *self.lines]) + "\n"
+
+
+def judge_outcome(criterion: Criterion, outcome) -> tuple[str, str, float]:
+    job = load_job(outcome.path)
+    verdict, why = judge(criterion, job, warnings_of(job))
+    build = next((s.duration for s in job.stages if s.name == "build"), 0.0)
+    return verdict, why, build
+
+
+def make_evaluator(criterion: Criterion, run_spec: Callable[[object], object],
+                   spec_for: Callable[[int, object], object], tries: int, log: BisectLog):
+    """evaluate(i, candidate) for core.search: run the step's job up to `tries` times."""
+    def evaluate(i: int, cand) -> StepVerdict:
+        spec = spec_for(i, cand)
+        details: list[str] = []
+        builds: list[float] = []
+
+        def once() -> str:
+            verdict, why, build = judge_outcome(criterion, run_spec(spec))
+            details.append(why)
+            builds.append(build)
+            return verdict
+        v = evaluate_with_tries(once, tries)
+        v.detail, v.seconds = details[-1] if details else "", builds[0] if builds else 0.0
+        log.add(f"step {i} ({_label(cand)}): {v.verdict} {v.counts()} build {v.seconds:.1f}s"
+                f" - {v.detail}")
+        return v
+    return evaluate
+
+
+def _label(cand) -> str:
+    return getattr(cand, "label", None) or str(cand)
+
+
+@dataclass
+class PatchStep:
+    upto: int          # patches applied; 0 = the base
+    subject: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.upto} patches" + (f": {self.subject}" if self.subject else "")
+
+
+def patch_candidates(series: str, rev: str, good: int = 0) -> list[PatchStep]:
+    from patches.manifest import find_series
+    from patches.source import load_patches
+    s = find_series(series)
+    items = load_patches(s, s.revision(rev))
+    if len(items) < 1:
+        raise InputError(f"{series}@{rev} has no patches to bisect")
+    if not 0 <= good < len(items):
+        raise UsageError(f"--good {good}: must be between 0 and {len(items) - 1}")
+    return [PatchStep(k, items[k - 1].subject if k else "base")
+            for k in range(good, len(items) + 1)]
+
+
+def report(result: SearchResult, cands: list, log: BisectLog, what: str) -> str:
+    lines = [f"bisect over {what}: {result.status}", result.message]
+    if result.first_bad is not None and result.status == "found":
+        bad = cands[result.first_bad]
+        lines.append(f"first bad: {_label(bad)}")
+        step = next(s for s in result.steps if s.index == result.first_bad)
+        lines.append(f"evidence: {step.verdict.detail} ({step.verdict.counts()})")
+    lines.append(f"steps: {len(result.steps)}")
+    for s in result.steps:
+        lines.append(f"  {_label(s.candidate)}: {s.verdict.verdict} {s.verdict.counts()} "
+                     f"(build {s.verdict.seconds:.1f}s)")
+    return "\n".join(lines)
+
+
+def write_log(out_dir: Path, log: BisectLog, summary: str, result: SearchResult) -> None:
+    write_text(out_dir / "bisect.log", log.text() + "\n" + summary + "\n")
+    write_json(out_dir / "bisect.json", {
+        "status": result.status, "first_bad": result.first_bad, "last_good": result.last_good,
+        "message": result.message,
+        "steps": [{"index": s.index, "candidate": _label(s.candidate),
+                   "verdict": s.verdict.verdict, "fails": s.verdict.fails,
+                   "runs": s.verdict.runs, "detail": s.verdict.detail,
+                   "build_seconds": s.verdict.seconds} for s in result.steps]})
+
+
+def bisect_patches(series: str, rev: str, criterion: Criterion, run_spec, base_spec,
+                   out_dir: Path, tries: int = 3, good: int = 0):
+    """Find the first patch of series@rev whose job goes bad."""
+    from dataclasses import replace
+    cands = patch_candidates(series, rev, good)
+    log = BisectLog(f"bisect {series}@{rev} patches {good}..{len(cands) + good - 1} "
+                    f"criterion {criterion}")
+
+    def spec_for(i, cand: PatchStep):
+        if cand.upto == 0:
+            return replace(base_spec, series=None, rev=None, upto=None)
+        return replace(base_spec, series=series, rev=rev, upto=cand.upto)
+    result = search(cands, make_evaluator(criterion, run_spec, spec_for, tries, log))
+    summary = report(result, cands, log, f"the patches of {series}@{rev}")
+    write_log(out_dir, log, summary, result)
+    return result, cands, summary
+
+
+def bisect_revisions(series: str, revs: list[str], criterion: Criterion, run_spec, base_spec,
+                     out_dir: Path, runner, tries: int = 3):
+    """Find the first revision that shows the failure; range-diff it with the last good."""
+    from dataclasses import replace
+    log = BisectLog(f"bisect {series} revisions {', '.join(revs)} criterion {criterion}")
+
+    def spec_for(i, rev):
+        return replace(base_spec, series=series, rev=rev, upto=None)
+    result = search(revs, make_evaluator(criterion, run_spec, spec_for, tries, log))
+    summary = report(result, revs, log, f"the revisions of {series}")
+    if result.status == "found" and result.last_good is not None:
+        from patches.rangediff import RangeDiffRequest, range_diff
+        rd = range_diff(RangeDiffRequest(series, revs[result.last_good], revs[result.first_bad],
+                                         tree=base_spec.tree), runner)
+        write_text(out_dir / "range-diff.txt", rd.text)
+        summary += f"\nrange-diff {revs[result.last_good]}..{revs[result.first_bad]}:\n{rd.text}"
+    write_log(out_dir, log, summary, result)
+    return result, revs, summary
+
+
+def step_exit_code(verdict: str) -> int:
+    """What `git bisect run` wants: 0 good, 1 bad, 125 skip."""
+    return {GOOD: 0, BAD: 1, SKIP: EXIT_BISECT_SKIP}[verdict]
+
+
+FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.M)
+
+
+def bisect_commits(repo: Path, good: str, bad: str, step_argv: list[str], runner,
+                   out_dir: Path, timeout: float = 6 * 3600) -> tuple[str | None, str]:
+    """Drive `git bisect run` in `repo` (a worktree) with `step_argv` as the run script.
+    Returns (first bad commit or None, the bisect log)."""
+    git = ["git", "-C", str(repo)]
+    runner.run(git + ["bisect", "reset"], timeout=60)
+    runner.run(git + ["bisect", "start", bad, good], timeout=120, check=True, error=UsageError)
+    try:
+        res = runner.run(git + ["bisect", "run", *step_argv], timeout=timeout,
+                         log=out_dir / "bisect-run.log")
+        text = res.stdout + res.stderr
+        if not text.strip() and (out_dir / "bisect-run.log").exists():
+            text = (out_dir / "bisect-run.log").read_text(errors="replace")
+        blog = runner.run(git + ["bisect", "log"], timeout=60).stdout
+    finally:
+        runner.run(git + ["bisect", "reset"], timeout=60)
+    write_text(out_dir / "bisect.log", blog)
+    m = FIRST_BAD.search(text)
+    return (m.group(1) if m else None), blog

@@ -1,0 +1,68 @@
+"""Every revision of a series side by side: revision x test, warnings and splats,
+with the range-diff between neighbouring revisions."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, HarnessError
+from results.report import render_html
+from results.store import JobSummary, load_job, write_text
+
+
+def _leaves(job: JobSummary) -> dict[str, str]:
+    return {p: t.status.value for p, t in job.tests() if not t.subtests}
+
+
+def _stage_note(job: JobSummary) -> str:
+    for s in job.stages:
+        if s.status in ("failed", "not-run"):
+            return f"{s.name} {s.status}"
+    return "ok"
+
+
+def table(revs: list[str], jobs: list[JobSummary]) -> str:
+    leaves = [_leaves(j) for j in jobs]
+    tests = sorted(set().union(*leaves)) if leaves else []
+    rows = [["test", *revs]]
+    rows.append(["(stages)", *[_stage_note(j) for j in jobs]])
+    rows.append(["(new warnings)", *[str(next((s.data.get("new_warnings", "-") for s in j.stages
+                                               if s.name == "build"), "-")) for j in jobs]])
+    rows.append(["(splats)", *[str(len(j.splats)) for j in jobs]])
+    for t in tests:
+        rows.append([t, *[lv.get(t, "-") for lv in leaves]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def range_diffs(series: str, revs: list[str], tree: str, runner) -> str:
+    from patches.rangediff import RangeDiffRequest, range_diff
+    parts = []
+    for old, new in zip(revs, revs[1:]):
+        try:
+            text = range_diff(RangeDiffRequest(series, old, new, tree=tree), runner).text
+        except HarnessError as e:
+            text = f"(range-diff failed: {e})"
+        parts.append(f"=== range-diff {old}..{new}\n{text}")
+    return "\n".join(parts)
+
+
+def revisions_table(series: str, base_spec, run, out: Path, runner) -> int:
+    from .cli import _revisions_with_patches
+    revs = _revisions_with_patches(series)
+    if not revs:
+        print(f"{series}: no revision has patches yet")
+        return EXIT_PASS
+    jobs = [load_job(run(replace(base_spec, series=series, rev=r, upto=None)).path)
+            for r in revs]
+    text = table(revs, jobs)
+    diffs = range_diffs(series, revs, base_spec.tree, runner)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "revisions.txt", text + "\n")
+    write_text(out / "range-diffs.txt", diffs + "\n")
+    write_text(out / "report.html", render_html(jobs, f"{series}: revisions",
+                                                text + "\n\n" + diffs))
+    print(text)
+    print(f"report: {out / 'report.html'}")
+    bad = any(j.exit_code not in (0, None) for j in jobs)
+    return EXIT_TESTS_FAILED if bad else EXIT_PASS

@@ -1,0 +1,23 @@
+from common.stage import StageResult
+from bisection.revisions import table
+from results.model import ParsedLog, Splat, Status, TestResult
+from results.store import JobSummary, SuiteRecord
+
+
+def job(statuses, stages=(("build", "ok", 0),), splats=0):
+    tests = [TestResult(n, Status(s)) for n, s in statuses.items()]
+    st = [StageResult(n, s, data={"new_warnings": w}) for n, s, w in stages]
+    return JobSummary("j", "complete", 0, st, [SuiteRecord("path-iterator",
+                                                            ParsedLog("test_progs", tests))],
+                      [Splat("warning", "x", f"f{i}") for i in range(splats)])
+
+
+def test_revision_by_test_table():
+    text = table(["v2-6.12", "v5-6.12"], [
+        job({"open_code": "pass"}),
+        job({"open_code": "pass", "path_walk_example": "fail"}, (("build", "ok", 3),), 1)])
+    lines = text.splitlines()
+    assert lines[0].split() == ["test", "v2-6.12", "v5-6.12"]
+    assert lines[2].split() == ["(new", "warnings)", "0", "3"]
+    assert lines[3].split() == ["(splats)", "0", "1"]
+    assert lines[-1].split() == ["path-iterator/path_walk_example", "-", "fail"]
