@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup check unit integration
+.PHONY: setup check unit integration test
 
 setup:
 	@bash scripts/setup.sh
@@ -17,3 +17,7 @@ unit: setup
 
 integration: setup
 	$(PY) -m pytest -ra -m integration $(PYTEST_ARGS) tests
+
+# The main job: the default matrix (three series and the baseline on Debian's 6.12).
+test: setup
+	$(PY) harness.py matrix pipeline/matrices/default.yaml
