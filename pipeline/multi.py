@@ -10,7 +10,7 @@ from common.fsutil import write_json
 from common.progress import fmt_secs
 from results import junit
 from results.compare import compare_jobs, format_comparison
-from results.report import render_html, suite_tree
+from results.report import bad_count, reached, render_html, render_table, suite_tree
 from results.store import JobSummary, find_jobs, load_job, write_text
 
 from .job import JobSpec
@@ -59,18 +59,6 @@ def _exit_code(codes: list[int]) -> int:
     return EXIT_TESTS_FAILED if all(c == EXIT_TESTS_FAILED for c in bad) else max(bad)
 
 
-def _stage_reached(j: JobSummary) -> str:
-    last = "-"
-    for s in j.stages:
-        if s.status == "failed":
-            return f"{s.name} FAILED"
-        if s.status == "not-run":
-            return "NOT RUN"
-        if s.ok:
-            last = s.name
-    return last
-
-
 def _new_warnings(j: JobSummary) -> str:
     for s in j.stages:
         if s.name == "build" and "new_warnings" in s.data:
@@ -83,17 +71,13 @@ def matrix_table(jobs: list[JobSummary]) -> str:
              "note"]]
     for j in jobs:
         c = j.counts()
-        bad = sum(c.get(k, 0) for k in ("fail", "timeout", "error", "missing"))
         took = sum(s.duration for s in j.stages)
         note = next((s.detail.splitlines()[0].replace("NOT RUN: ", "")
                      for s in j.stages if s.status in ("failed", "not-run")), "")
-        rows.append([j.job, _stage_reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
-                     str(bad), str(c.get("skip", 0)), str(c.get("flaky", 0)),
+        rows.append([j.job, reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
+                     str(bad_count(c)), str(c.get("skip", 0)), str(c.get("flaky", 0)),
                      str(len(j.splats)), _new_warnings(j), fmt_secs(took), note[:70]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return render_table(rows)
 
 
 def compare_with_base(specs: list[JobSpec], jobs: list[JobSummary]):

@@ -40,10 +40,11 @@ def stage_line(job: JobSummary) -> str:
 
 
 def reached(job: JobSummary) -> str:
+    """The last stage that succeeded, or the one that failed, or NOT RUN."""
     last = "-"
     for s in job.stages:
         if s.status == "failed":
-            return f"{s.name} (failed)"
+            return f"{s.name} FAILED"
         if s.status == "not-run":
             return "NOT RUN"
         if s.ok:
@@ -51,18 +52,26 @@ def reached(job: JobSummary) -> str:
     return last
 
 
-def text_table(jobs: list[JobSummary]) -> str:
-    rows = [["job", "state", "reached", "pass", "fail", "skip", "flaky", "splats", "exit"]]
-    for j in jobs:
-        c = j.counts()
-        bad = sum(c.get(k, 0) for k in ("fail", "timeout", "error", "missing"))
-        rows.append([j.job, j.state, reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
-                     str(bad), str(c.get("skip", 0)), str(c.get("flaky", 0)),
-                     str(len(j.splats)), str(j.exit_code if j.exit_code is not None else "-")])
+def bad_count(counts: dict[str, int]) -> int:
+    return sum(counts.get(k, 0) for k in ("fail", "timeout", "error", "missing"))
+
+
+def render_table(rows: list[list[str]]) -> str:
+    """Left-aligned columns with a rule under the header row."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def text_table(jobs: list[JobSummary]) -> str:
+    rows = [["job", "state", "reached", "pass", "fail", "skip", "flaky", "splats", "exit"]]
+    for j in jobs:
+        c = j.counts()
+        rows.append([j.job, j.state, reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
+                     str(bad_count(c)), str(c.get("skip", 0)), str(c.get("flaky", 0)),
+                     str(len(j.splats)), str(j.exit_code if j.exit_code is not None else "-")])
+    return render_table(rows)
 
 
 def text_report(jobs: list[JobSummary]) -> str:
