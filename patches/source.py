@@ -60,10 +60,16 @@ def load_patches(series: Series, rev: Revision) -> list[PatchItem]:
         return split_mbox(src.path)
     if src.kind == "quilt":
         return read_quilt(src.path, author=author, date=date)
-    files = sorted(p for p in src.path.iterdir() if p.suffix in PATCH_EXT)
+    files = sorted(p for p in src.path.iterdir()
+                   if p.suffix in PATCH_EXT and not is_cover_letter(p))
     if not files:
         raise InputError("no .patch files", path=str(src.path))
     return [read_patch_file(p, author=author, date=date) for p in files]
+
+
+def is_cover_letter(path: Path) -> bool:
+    """`git format-patch --cover-letter` output: 0000-cover-letter.patch, no diff."""
+    return path.name.startswith("0000-") and "cover-letter" in path.name
 
 
 def read_quilt(series_file: Path, *, author: str, date: str | None = None) -> list[PatchItem]:

@@ -77,3 +77,12 @@ def test_trailers():
     assert trailers(rep) == ("Reported-by: kernel test robot <lkp@intel.com>\n"
                              "Closes: https://lore.kernel.org/oe-kbuild-all/"
                              "202506180814.GoByWn1r-lkp@intel.com/\n")
+
+
+def test_cover_letters_are_not_patches():
+    from patches.manifest import find_series
+    from patches.source import is_cover_letter, load_patches
+    s = find_series("path-iterator")
+    items = load_patches(s, s.revision("v5.1-6.12"))
+    assert len(items) == 8 and not any(is_cover_letter(i.path) for i in items)
+    assert items[0].subject.startswith("namei: Introduce new helper function")
