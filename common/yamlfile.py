@@ -43,7 +43,7 @@ def _convert(node, path: str):
     try:
         return yaml.safe_load(yaml.serialize(node))
     except (ValueError, yaml.YAMLError) as e:
-        raise InputError(f"bad value {node.value!r}: {e}", path=path,
+        raise InputError(f"bad value: {e} (got {node.value!r})", path=path,
                          line=node.start_mark.line + 1) from None
 
 
