@@ -55,6 +55,27 @@ class Progress:
         self.end(name, t, "ok")
 
 
+class CounterOnly:
+    """What a stage's own code gets when the pipeline already prints the stage's
+    start and end lines: live counters and notes pass through, start/end do not."""
+
+    def __init__(self, parent: Progress):
+        self.parent = parent
+
+    def start(self, stage: str, detail: str = "") -> float:
+        import time
+        return time.monotonic()
+
+    def end(self, stage: str, started: float, status: str, detail: str = "") -> None:
+        return None
+
+    def counter(self, stage: str, text: str) -> None:
+        self.parent.counter(stage, text)
+
+    def info(self, text: str) -> None:
+        self.parent.info(text)
+
+
 def fmt_secs(s: float) -> str:
     if s < 60:
         return f"{s:.1f}s"

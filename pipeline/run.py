@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import platform
 import time
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Callable
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, HarnessError, NotRun
 from common.stage import CACHED, FAILED, NOT_RUN, OK, StageResult
 
-from results.store import JobStore, JobSummary, new_run_id, now_iso
+from results.store import JobStore, JobSummary, new_run_id, now_iso, write_text
 
 from .job import JobContext, JobSpec
 from .reproduce import write_reproducer
@@ -27,8 +28,33 @@ class JobOutcome:
     path: Path
 
 
+def _commands_so_far(ctx: JobContext) -> int:
+    log = ctx.store.path / "commands.log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def write_stage_log(ctx: JobContext, res: StageResult, first_cmd: int) -> None:
+    """logs/<stage>.log: the commands the stage ran and how it ended."""
+    log = ctx.store.path / "commands.log"
+    cmds = log.read_text().splitlines()[first_cmd:] if log.exists() else []
+    text = [f"stage {res.name}: {res.status} in {res.duration:.1f}s"]
+    text += [f"+ {c}" for c in cmds]
+    if res.detail:
+        text += ["", res.detail]
+    if res.data:
+        text += ["", json.dumps(res.data, indent=2, sort_keys=True, default=str)]
+    write_text(ctx.store.stage_log(res.name), "\n".join(text) + "\n")
+
+
 def run_stage(ctx: JobContext, name: str, fn: StageFn) -> StageResult:
     """Time one stage, record it, and turn typed errors into a failed result."""
+    first_cmd = _commands_so_far(ctx)
+    res = _run_stage(ctx, name, fn)
+    write_stage_log(ctx, res, first_cmd)
+    return res
+
+
+def _run_stage(ctx: JobContext, name: str, fn: StageFn) -> StageResult:
     started = ctx.progress.start(name)
     t0 = time.monotonic()
     ctx.store.record_stage(StageResult(name, "running", log=f"logs/{name}.log"))

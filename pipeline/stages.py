@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.errors import NotRun
+from common.progress import CounterOnly
 from common.fsutil import cache_dir, write_json
 
 from .job import JobContext
@@ -109,7 +110,7 @@ def stage_build(ctx: JobContext) -> dict:
                                     config_family=spec.profile, toolchain=spec.toolchain,
                                     w1="W=1" in flags, sparse="C=1" in flags,
                                     targets=list(spec.targets), use_cache=not spec.rebuild),
-                       ctx.runner, ctx.progress)
+                       ctx.runner, CounterOnly(ctx.progress))
     ctx.build = res
     ctx.facts["build"] = {"key": res.key, "cached": res.cached, "family": res.family,
                           "artifacts": str(res.artifacts_dir)}
@@ -137,7 +138,7 @@ def stage_selftests_build(ctx: JobContext) -> dict:
                                            family=ctx.build.family, targets=targets,
                                            results_dir=ctx.store.path / "selftests",
                                            use_cache=not ctx.spec.rebuild),
-                          ctx.runner, ctx.progress)
+                          ctx.runner, CounterOnly(ctx.progress))
     ctx.selftests = res
     ctx.facts["selftests"] = {"key": res.key, "cached": res.cached,
                               "artifacts": str(res.artifacts_dir)}

@@ -123,3 +123,22 @@ def test_not_run_is_neither_pass_nor_failure(tmp_path):
     assert [(s.name, s.status) for s in job.stages][:2] == [("apply", "not-run"),
                                                            ("config", "skipped")]
     assert job.counts() == {}
+
+
+def test_stage_logs_hold_commands_and_outcome(tmp_path):
+    from common.proc import Runner
+
+    def shell(ctx):
+        ctx.runner.run(["true"])
+        return {"detail": "ran true"}
+
+    def bad(ctx):
+        ctx.runner.run(["echo", "x"])
+        raise ConfigError("CONFIG_X dropped")
+    out = run_job(JobSpec(), [("apply", shell), ("config", bad)], Runner(), progress(),
+                  tmp_path, run_id="r")
+    apply_log = (out.path / "logs" / "apply.log").read_text()
+    assert apply_log.startswith("stage apply: ok") and "+ true" in apply_log
+    config_log = (out.path / "logs" / "config.log").read_text()
+    assert "+ echo x" in config_log and "CONFIG_X dropped" in config_log
+    assert "+ true" not in config_log
