@@ -1,15 +1,28 @@
 """KTAP / TAP parser and KTAP writer. Pure functions over lines.
 
-Handles `KTAP version 1` / `TAP version 13|14`, plans (`1..N`, `1..0 # SKIP why`),
-`ok` / `not ok` with numbers, descriptions and the directives SKIP, TODO, XFAIL,
-TIMEOUT and ERROR, diagnostics, nested subtests (indented, KTAP style, or TAP14
-`# Subtest:`), TAP13 YAML blocks, `Bail out!`, and unknown lines. Tests that a
-plan promises but the log never reports come back as MISSING and the log is
-marked incomplete, so a truncated run never reads as passed.
+`parse_ktap(lines, name=None) -> ParsedLog` reads `KTAP version 1` and
+`TAP version 13|14` output: plans (`1..N`, `1..0 # SKIP why`, leading or
+trailing), `ok` / `not ok` lines with or without numbers, `-` separators and
+descriptions, the directives SKIP, TODO, XFAIL, XPASS, TIMEOUT and ERROR (any
+case), diagnostics (`# ...`: they join the log of the test whose result comes
+next at that level), nested subtests (indented by any amount, each with its
+own version line and plan, or with a TAP14 `# Subtest: name` header at either
+level), TAP13 YAML blocks (`  ---` .. `  ...`, kept in the log of the test
+above them), `Bail out!`, and console lines with `[  1.234567]` printk
+timestamps (KUnit output read from the console). Unknown lines are kept in
+`ParsedLog.unknown` with their line numbers and in the log of the test they
+precede. A test a plan promises but the log never reports comes back as
+MISSING and the log is marked incomplete, as is a nested block whose own
+result never came, so a truncated run never reads as passed.
 
-The writer marks two statuses that KTAP has no directive for: MISSING is written
-as `not ok N name # ERROR missing: ...`, FLAKY as `ok N name # flaky: runs ...`;
-the parser reads both back.
+`emit_ktap(tests, log_lines=20) -> str` writes KTAP version 1, subtests nested
+and indented two spaces a level (each nested block has its version line, a
+`# Subtest: name` header and a plan). Two statuses have no KTAP directive:
+MISSING is written `not ok N name # ERROR missing: reason`, FLAKY is written
+`ok N name # flaky: runs fail,pass` (the runs of TestResult.runs); parse_ktap
+reads both back, so parse_ktap(emit_ktap(x)) keeps every name and status.
+Names lose `#` (written `_`) and line breaks; bad and flaky tests get their
+last `log_lines` log lines as diagnostics.
 """
 from __future__ import annotations
 
@@ -22,15 +35,61 @@ from .model import ParsedLog, Status, TestResult
 
 VERSION = re.compile(r"^(?:KTAP version \d+|TAP version \d+)\s*$")
 PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*(.*))?$")
-RESULT = re.compile(r"^(ok|not ok)\b(?:\s+(\d+))?(?:\s*-)?\s*(.*)$")
+RESULT = re.compile(r"^(ok|not ok)\b(?:\s+(\d+)\b)?(?:\s*-(?=\s|$))?\s*(.*)$")
 SUBTEST_HDR = re.compile(r"^#\s*Subtest:\s*(.*)$")
 BAIL = re.compile(r"^Bail out!\s*(.*)$")
+KMSG = re.compile(r"^(?:<\d>)?\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?")
 DIRECTIVES = {"SKIP": Status.SKIP, "SKIPPED": Status.SKIP, "TODO": Status.TODO,
-              "XFAIL": Status.XFAIL, "TIMEOUT": Status.TIMEOUT, "ERROR": Status.ERROR}
+              "XFAIL": Status.XFAIL, "XPASS": Status.PASS, "TIMEOUT": Status.TIMEOUT,
+              "ERROR": Status.ERROR}
+MISSING_MARK = re.compile(r"^missing(?::|$)", re.I)
+FLAKY_MARK = re.compile(r"^flaky\b:?\s*(?:runs\s+(\S*))?", re.I)
+
+
+def strip_kmsg(line: str) -> str:
+    """A console line without its printk level and timestamp."""
+    return KMSG.sub("", line, count=1)
+
+
+def split_description(rest: str) -> tuple[str, str | None, str]:
+    """(name, directive or None, reason) from the text after the test number.
+    `ok 1 name # rcode=0` has no directive: the reason is `rcode=0`."""
+    if rest.startswith("#"):
+        name, tail = "", rest[1:]
+    else:
+        name, sep, tail = rest.partition(" #")
+        if not sep:
+            return rest.strip(), None, ""
+    word, _, reason = tail.strip().partition(" ")
+    key = word.upper().rstrip(":")
+    if key in DIRECTIVES:
+        return name.strip(), key, reason.strip()
+    return name.strip(), None, tail.strip()
+
+
+def result_status(ok: bool, directive: str | None, reason: str) -> Status:
+    """The status of one result line."""
+    if directive == "ERROR" and MISSING_MARK.match(reason):
+        return Status.MISSING
+    if directive is not None:
+        st = DIRECTIVES[directive]
+        if st == Status.XFAIL and not ok:
+            return Status.FAIL
+        return st
+    if ok and FLAKY_MARK.match(reason):
+        return Status.FLAKY
+    return Status.PASS if ok else Status.FAIL
+
+
+def _runs(status: Status, reason: str) -> list[str]:
+    m = FLAKY_MARK.match(reason) if status == Status.FLAKY else None
+    return [r for r in (m.group(1) or "").split(",") if r] if m else []
 
 
 @dataclass
 class _Frame:
+    """One open nesting level."""
+
     indent: int
     tests: list = field(default_factory=list)
     plan: int | None = None
@@ -43,33 +102,6 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def split_description(rest: str) -> tuple[str, str | None, str]:
-    """(name, directive or None, reason) from the text after the test number."""
-    name, sep, tail = rest.partition(" #")
-    if not sep and rest.startswith("#"):
-        name, tail, sep = "", rest[1:], "#"
-    if not sep:
-        return rest.strip(), None, ""
-    word, _, reason = tail.strip().partition(" ")
-    key = word.upper().rstrip(":")
-    if key in DIRECTIVES:
-        return name.strip(), key, reason.strip()
-    return name.strip(), None, tail.strip()
-
-
-def result_status(ok: bool, directive: str | None, reason: str) -> Status:
-    if directive == "ERROR" and reason.lower().startswith("missing"):
-        return Status.MISSING
-    if directive is not None:
-        st = DIRECTIVES[directive]
-        if st == Status.XFAIL and not ok:
-            return Status.FAIL
-        return st
-    if ok and reason.lower().startswith("flaky"):
-        return Status.FLAKY
-    return Status.PASS if ok else Status.FAIL
-
-
 class _Parser:
     def __init__(self, lines: list[str]):
         self.lines = lines
@@ -80,6 +112,7 @@ class _Parser:
         self.notes: list[str] = []
         self.yaml_indent: int | None = None
         self.last: TestResult | None = None
+        self.pending_name: str | None = None   # TAP14 "# Subtest:" at the parent level
 
     def run(self) -> ParsedLog:
         for n, raw in enumerate(self.lines, 1):
@@ -89,6 +122,7 @@ class _Parser:
                          complete=self.complete, notes=self.notes)
 
     def line(self, n: int, raw: str) -> None:
+        raw = strip_kmsg(raw)
         if self.yaml_indent is not None:
             self._yaml(raw)
             return
@@ -112,7 +146,7 @@ class _Parser:
             self.yaml_indent = ind
             self.last.log.append(text)
         elif text.startswith("#"):
-            self._frame_for(ind).log.append(text.lstrip("#").strip())
+            self._frame_for(ind).log.append(text[1:].strip())
         else:
             self.unknown.append((n, raw))
             self.stack[-1].log.append(text)
@@ -130,7 +164,8 @@ class _Parser:
         return self.stack[0]
 
     def _push(self, ind: int) -> _Frame:
-        fr = _Frame(indent=ind)
+        fr = _Frame(indent=ind, name=self.pending_name)
+        self.pending_name = None
         self.stack.append(fr)
         return fr
 
@@ -146,7 +181,7 @@ class _Parser:
         fr = self._push(ind) if ind > self.stack[-1].indent else self._frame_for(ind)
         fr.plan = int(m.group(1))
         if fr.plan == 0 and m.group(2):
-            fr.plan_skip = m.group(2)
+            fr.plan_skip = re.sub(r"^SKIP\b:?\s*", "", m.group(2), flags=re.I) or "SKIP"
 
     def _subtest_header(self, ind: int, name: str) -> None:
         if ind > self.stack[-1].indent:
@@ -154,13 +189,14 @@ class _Parser:
         elif self._fresh_child(ind):
             self.stack[-1].name = name
         else:
+            self.pending_name = name
             self._frame_for(ind).log.append(f"Subtest: {name}")
 
     def _missing_parent(self, child: _Frame, parent: _Frame) -> None:
         """A nested block whose own result line never came."""
         self.complete = False
-        parent.tests.append(TestResult(child.name or f"test {len(parent.tests) + 1}",
-                                       Status.MISSING, len(parent.tests) + 1,
+        num = len(parent.tests) + 1
+        parent.tests.append(TestResult(child.name or f"test {num}", Status.MISSING, num,
                                        "no result line: the log ended inside it",
                                        log=child.log, subtests=child.tests))
 
@@ -183,13 +219,21 @@ class _Parser:
         fr = self._frame_for(ind)
         if fr.indent < ind:
             fr = self._push(ind)
+        self.pending_name = None
         ok = m.group(1) == "ok"
         name, directive, reason = split_description(m.group(3))
         num = int(m.group(2)) if m.group(2) else len(fr.tests) + 1
         log = (carried.log if carried else []) + fr.log
-        t = TestResult(name or (carried.name if carried and carried.name else f"test {num}"),
-                       result_status(ok, directive, reason), num, reason, log=log,
-                       subtests=carried.tests if carried else [], line=n)
+        if not name:   # kselftest.h writes `ok 3 # SKIP what` with no description
+            name = (carried.name if carried and carried.name else None) \
+                or (reason if directive in ("SKIP", "XFAIL", "ERROR") else None) \
+                or f"test {num}"
+        status = result_status(ok, directive, reason)
+        t = TestResult(name, status, num, reason, log=log,
+                       subtests=carried.tests if carried else [],
+                       runs=_runs(status, reason), line=n)
+        if directive == "XPASS":
+            t.reason = f"XPASS {reason}".strip()
         fr.log = []
         fr.tests.append(t)
         self.last = t
@@ -212,13 +256,20 @@ class _Parser:
         carried = self._close_deeper(-1)
         if carried is not None:
             self._missing_parent(carried, self.stack[0])
-        self._fill_missing(self.stack[0])
-        if self.stack[0].plan is None and self.stack[0].tests:
+        top = self.stack[0]
+        self._fill_missing(top)
+        if top.plan is None and not top.tests:
+            self.complete = False
+            self.notes.append("no plan and no result: the run ended before its first test")
+        elif top.plan is None:
             self.notes.append("no plan line: cannot tell whether tests are missing")
+        elif top.plan == 0 and top.plan_skip:
+            self.notes.append(f"all tests skipped: {top.plan_skip}")
 
 
 def parse_ktap(lines: list[str], name: str | None = None) -> ParsedLog:
-    """Parse KTAP or TAP. Raises ParseError only when there is no TAP at all."""
+    """Parse KTAP or TAP. Raises ParseError (naming `name` and line 1) only when
+    there is no version, plan or result line at all."""
     p = _Parser(list(lines))
     parsed = p.run()
     if not p.seen_tap:
@@ -227,38 +278,43 @@ def parse_ktap(lines: list[str], name: str | None = None) -> ParsedLog:
 
 
 def _clean(name: str) -> str:
-    return name.replace("#", "_").replace("\n", " ").strip() or "unnamed"
+    name = " ".join(name.replace("#", "_").split()) or "unnamed"
+    return f"- {name}" if name.startswith("-") else name
 
 
 def _directive(t: TestResult) -> tuple[str, str]:
-    reason = t.reason.replace("\n", " ")
+    reason = " ".join(t.reason.split())
+    if t.status == Status.ERROR and MISSING_MARK.match(reason):
+        reason = f"error: {reason}"
+    if t.status == Status.MISSING:
+        reason = reason[len("missing:"):].strip() if MISSING_MARK.match(reason) else reason
     table = {Status.PASS: ("ok", ""), Status.FAIL: ("not ok", ""),
              Status.SKIP: ("ok", f" # SKIP {reason}"), Status.XFAIL: ("ok", f" # XFAIL {reason}"),
              Status.TODO: ("not ok", f" # TODO {reason}"),
              Status.TIMEOUT: ("not ok", f" # TIMEOUT {reason}"),
              Status.ERROR: ("not ok", f" # ERROR {reason}"),
              Status.MISSING: ("not ok", f" # ERROR missing: {reason or 'no result in the log'}"),
-             Status.FLAKY: ("ok", f" # flaky: runs {','.join(t.runs) or reason}")}
+             Status.FLAKY: ("ok", f" # flaky: runs {','.join(t.runs)}")}
     ok, tail = table[t.status]
     return ok, tail.rstrip()
 
 
 def _emit(tests: list[TestResult], depth: int, out: list[str], log_lines: int) -> None:
     pad = "  " * depth
-    out.append(f"{pad}KTAP version 1")
-    out.append(f"{pad}1..{len(tests)}")
     for i, t in enumerate(tests, 1):
         if t.subtests:
-            out.append(f"{pad}  # Subtest: {_clean(t.name)}")
+            inner = pad + "  "
+            out += [f"{inner}KTAP version 1", f"{inner}# Subtest: {_clean(t.name)}",
+                    f"{inner}1..{len(t.subtests)}"]
             _emit(t.subtests, depth + 1, out, log_lines)
-        if t.status.is_bad or t.status == Status.FLAKY:
-            out += [f"{pad}# {line}" for line in t.log[-log_lines:]]
+        if (t.status.is_bad or t.status == Status.FLAKY) and log_lines > 0:
+            out += [f"{pad}# {' '.join(line.split())}".rstrip() for line in t.log[-log_lines:]]
         ok, tail = _directive(t)
         out.append(f"{pad}{ok} {i} {_clean(t.name)}{tail}")
 
 
 def emit_ktap(tests: list[TestResult], log_lines: int = 20) -> str:
     """KTAP v1 for these tests, subtests nested and indented by two spaces."""
-    out: list[str] = []
+    out = ["KTAP version 1", f"1..{len(tests)}"]
     _emit(tests, 0, out, log_lines)
     return "\n".join(out) + "\n"
