@@ -23,9 +23,9 @@ import re
 
 from .model import Splat
 
-PREFIX = re.compile(r"^(?:# ?)*\s*(?:<\d>)?"
+PREFIX = re.compile(r"^(?:# )*(?:<\d>)?"
                     r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ kernel: )?"
-                    r"(?:\[\s*\d+\.\d+\])?(?:\[\s*[TC]\d+\])?\s?")
+                    r"(?:\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?)?")
 
 LOCKDEP_TITLES = (r"possible circular locking dependency detected|inconsistent lock state|"
                   r"possible recursive locking detected|suspicious RCU usage|"
