@@ -282,21 +282,26 @@ def _clean(name: str) -> str:
     return f"- {name}" if name.startswith("-") else name
 
 
+# How each status is written: result word, directive keyword (None: no directive).
+WRITE = {Status.PASS: ("ok", None), Status.FAIL: ("not ok", None),
+         Status.SKIP: ("ok", "SKIP"), Status.XFAIL: ("ok", "XFAIL"),
+         Status.TODO: ("not ok", Status.TODO.name), Status.TIMEOUT: ("not ok", "TIMEOUT"),
+         Status.ERROR: ("not ok", "ERROR"), Status.MISSING: ("not ok", "ERROR"),
+         Status.FLAKY: ("ok", "flaky:")}
+
+
 def _directive(t: TestResult) -> tuple[str, str]:
+    """(result word, ` # KEYWORD reason` or '') for one test."""
     reason = " ".join(t.reason.split())
     if t.status == Status.ERROR and MISSING_MARK.match(reason):
         reason = f"error: {reason}"
-    if t.status == Status.MISSING:
+    elif t.status == Status.MISSING:
         reason = reason[len("missing:"):].strip() if MISSING_MARK.match(reason) else reason
-    table = {Status.PASS: ("ok", ""), Status.FAIL: ("not ok", ""),
-             Status.SKIP: ("ok", f" # SKIP {reason}"), Status.XFAIL: ("ok", f" # XFAIL {reason}"),
-             Status.TODO: ("not ok", f" # TODO {reason}"),
-             Status.TIMEOUT: ("not ok", f" # TIMEOUT {reason}"),
-             Status.ERROR: ("not ok", f" # ERROR {reason}"),
-             Status.MISSING: ("not ok", f" # ERROR missing: {reason or 'no result in the log'}"),
-             Status.FLAKY: ("ok", f" # flaky: runs {','.join(t.runs)}")}
-    ok, tail = table[t.status]
-    return ok, tail.rstrip()
+        reason = f"missing: {reason or 'no result in the log'}"
+    elif t.status == Status.FLAKY:
+        reason = f"runs {','.join(t.runs)}"
+    ok, word = WRITE[t.status]
+    return ok, (f" # {word} {reason}".rstrip() if word else "")
 
 
 def _emit(tests: list[TestResult], depth: int, out: list[str], log_lines: int) -> None:

@@ -126,7 +126,7 @@ def test_tap13_yaml_todo_and_bail_out():
     ("not ok 1 a # TIMEOUT 45 seconds", "timeout", "45 seconds"),
     ("not ok 1 a # ERROR boom", "error", "boom"), ("not ok 1 a # error boom", "error", "boom"),
     ("ok 1 a # XFAIL known", "xfail", "known"), ("not ok 1 a # XFAIL known", "fail", "known"),
-    ("ok 1 a # XPASS odd", "pass", "XPASS odd"), ("not ok 1 a # TODO later", "todo", "later"),
+    ("ok 1 a # XPASS odd", "pass", "XPASS odd"), ("not ok 1 a # todo later", "todo", "later"),
     ("ok 1 - a # a comment", "pass", "a comment"), ("ok 1 a #  rcode=0", "pass", "rcode=0"),
     ("not ok 1 a", "fail", ""), ("ok 1 a # ERROR missing: cut", "missing", "missing: cut"),
     ("ok 1 a # flaky: runs fail,pass", "flaky", "flaky: runs fail,pass"),
