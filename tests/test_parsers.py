@@ -190,3 +190,13 @@ def test_detect(name, fmt):
 def test_parse_as_unknown_format():
     with pytest.raises(UsageError):
         parse_as("junit", [])
+
+
+def test_recorded_vm_logs():
+    """Real logs recorded from the harness's own TCG runs of the fixture series."""
+    raw = parse_any(lines("vm-kharness-fixture-raw.log"))
+    assert raw.format == "ktap" and statuses(raw) == {
+        "proc_version": "pass", "tmp_writable": "pass", "release_ok": "pass"}
+    console = parse_any(lines("vm-small-boot-console.log"))
+    assert console.format == "console" and console.splats == []
+    assert any("6.12.117-kharness" in x for x in lines("vm-small-boot-console.log"))
