@@ -27,6 +27,7 @@ class JobSpec:
     targets: list[str] = field(default_factory=list)      # extra make targets
     name: str | None = None          # a label from the matrix file
     worktree: str | None = None      # build this checkout as it is (bisect-commits)
+    series_config: bool = True       # add the revision's own config fragments
 
     @property
     def base_only(self) -> bool:

@@ -77,7 +77,8 @@ def _use_worktree(ctx: JobContext) -> dict:
 
 
 def _fragments(ctx: JobContext) -> list[str]:
-    frags = list(ctx.revision.fragments) if ctx.revision is not None else []
+    own = ctx.revision is not None and ctx.spec.series_config
+    frags = list(ctx.revision.fragments) if own else []
     return frags + [f for f in ctx.spec.fragments if f not in frags]
 
 

@@ -23,7 +23,7 @@ def job_spec(plan: Plan):
                    profile=plan.profile or "bpf", toolchain=plan.compiler, upto=plan.upto,
                    suites=plan.suites, make_flags=plan.make_flags, targets=plan.targets,
                    fragments=[plan.config_file] if plan.config_file else [],
-                   name=f"repro-{plan.series}-{plan.rev}")
+                   name=f"repro-{plan.series}-{plan.rev}", series_config=plan.kind != "build")
 
 
 def stages_for(plan: Plan):
@@ -74,8 +74,11 @@ def reproduce(rep: RobotReport, args) -> int:
     plan = make_plan(rep, args)
     if args.against:
         name, rev = parse_spec(args.against)
-        plan = replace(plan, series=name, rev=rev, upto=None)
-        plan.substitutions.append(f"checking {args.against} instead of the reported revision")
+        reported = f"{plan.series}@{plan.rev}"
+        plan = replace(plan, series=name, rev=rev, upto=None, substitutions=[
+            s for s in plan.substitutions if not s.startswith("the report's patch is from")])
+        plan.substitutions.append(f"checking {args.against} instead of the reported "
+                                  f"revision ({reported})")
     progress = Progress()
     for s in plan.substitutions:
         progress.info(f"substitution: {s}")
