@@ -94,10 +94,12 @@ def _clear_slot(slot: Path) -> None:
     mark = slot / MARK
     if mark.is_file():
         other = Family(mark.read_text().strip())
-        if _where(other) == slot:
-            reclaim(other)
-            return
-    shutil.rmtree(slot)
+        with _locked(other):            # wait for a build of that family to finish
+            if _where(other) == slot:
+                reclaim(other)
+                return
+    if slot.exists():
+        shutil.rmtree(slot)
 
 
 @contextmanager
