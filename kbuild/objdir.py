@@ -87,13 +87,16 @@ def reclaim(fam: Family) -> None:
     _set_where(fam, None)
 
 
-def _clear_slot(slot: Path) -> None:
+def _clear_slot(slot: Path, mine: "Family") -> None:
     """Free <tree>/.kharness-build: give another family's dir back, or remove junk."""
     if not slot.exists():
         return
     mark = slot / MARK
     if mark.is_file():
         other = Family(mark.read_text().strip())
+        if other.name == mine.name:     # our own dir, left there by a killed build
+            shutil.rmtree(slot)
+            return
         with _locked(other):            # wait for a build of that family to finish
             if _where(other) == slot:
                 reclaim(other)
@@ -122,7 +125,7 @@ def checkout(tree: Path, fam: Family):
             fam.obj.mkdir(parents=True, exist_ok=True)
             (fam.obj / MARK).write_text(fam.name + "\n")
             slot = Path(tree) / IN_TREE
-            _clear_slot(slot)
+            _clear_slot(slot, fam)
             _set_where(fam, slot)
             try:
                 os.rename(fam.obj, slot)
