@@ -59,7 +59,7 @@ def store(key: str, files: dict[str, Path], dirs: dict[str, Path] | None = None,
         for name, src in (dirs or {}).items():
             shutil.copytree(src, tmp / name, symlinks=True)
         if final.exists():
-            shutil.rmtree(final)          # no marker there, or we would not be storing
+            shutil.rmtree(final)          # half-written, or a forced rebuild
         os.rename(tmp, final)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -28,7 +28,8 @@ def test_capture_writes_every_byte_and_splits_lines(tmp_path):
     cap = ConsoleCapture(io.open(r, "rb", buffering=0), log)
     os.write(w, b"first li")
     deadline = time.monotonic() + 5
-    while log.read_bytes() != b"first li" and time.monotonic() < deadline:
+    assert log.exists()                           # created before any byte arrives
+    while cap.lines() != ["first li"] and time.monotonic() < deadline:
         time.sleep(0.01)
     assert log.read_bytes() == b"first li"        # on disk before the line ends
     assert cap.lines() == ["first li"] and cap.count() == 0

@@ -57,11 +57,12 @@ class ConsoleCapture:
         self._lines: list[str] = []
         self._partial = ""
         self._event = threading.Event()
+        self._out = open(self.path, "ab")   # exists from the start, even if empty
         self._thread = threading.Thread(target=self._pump, name="console", daemon=True)
         self._thread.start()
 
     def _pump(self) -> None:
-        with open(self.path, "ab") as out:
+        with self._out as out:
             while True:
                 chunk = self._stream.read1(65536) if hasattr(self._stream, "read1") \
                     else self._stream.read(65536)
