@@ -171,18 +171,25 @@ class KselftestResult:
 
 
 def build_kselftest(req: KselftestRequest, runner) -> KselftestResult:
-    """`make -C tools/testing/selftests TARGETS=... O=... install INSTALL_PATH=...`;
-    the install dir runs TAP-producing tests with run_kselftest.sh."""
+    """`make headers` into a private O= dir (the tests compile against this
+    tree's UAPI, not the host's), then `make -C tools/testing/selftests
+    TARGETS=... O=... install`; the install dir runs them with run_kselftest.sh."""
     t0 = time.monotonic()
     tree = Path(req.tree).resolve()
     out = Path(req.out_dir).resolve()
-    inst, log = out / "install", out / "kselftest-build.log"
+    inst, log = out / "kselftest_install", out / "kselftest-build.log"
     shutil.rmtree(inst, ignore_errors=True)
-    argv = (NICE if req.nice else []) + [
-        "make", "-C", str(tree / "tools/testing/selftests"), f"-j{req.jobs}",
-        f"TARGETS={' '.join(req.targets)}", f"O={out / 'build'}", "install",
-        f"INSTALL_PATH={inst}"]
-    res = runner.run(argv, log=log, timeout=req.timeout)
+    nice = NICE if req.nice else []
+    headers = nice + ["make", "-C", str(tree), f"O={out / 'build'}", "ARCH=x86_64", "headers"]
+    res = runner.run(headers, log=out / "headers.log", timeout=req.timeout)
+    if res.returncode == 0:
+        argv = nice + [
+            "make", "-C", str(tree / "tools/testing/selftests"), f"-j{req.jobs}",
+            f"TARGETS={' '.join(req.targets)}", f"O={out / 'build'}", "install",
+            f"INSTALL_PATH={inst}"]
+        res = runner.run(argv, log=log, timeout=req.timeout)
+    else:
+        log = out / "headers.log"
     text = log.read_text(errors="replace") if log.exists() else ""
     if res.returncode != 0 or not (inst / "run_kselftest.sh").is_file():
         errs = first_errors(text.splitlines(), strip=(str(tree),))

@@ -68,6 +68,7 @@ class JobContext:
     config: Any = None                # ConfigResult
     build: Any = None                 # BuildResult
     selftests: Any = None             # selftests build result
+    kselftest: Any = None             # kselftest install (KselftestResult)
     suite: Any = None                 # the loaded suite
     cmdline: list[str] = field(default_factory=list)
     fixups: list = field(default_factory=list)

@@ -132,9 +132,10 @@ def load_suites(ctx: JobContext) -> list:
 def stage_selftests_build(ctx: JobContext) -> dict:
     from kbuild import SelftestsRequest, build_selftests
     ctx.suite = load_suites(ctx)
+    details = _build_kselftests(ctx)
     targets = sorted({s.runner for s in ctx.suite if s.runner.startswith("test_progs")})
     if not targets:
-        return {"detail": "no suite needs the bpf selftests"}
+        return {"detail": "; ".join(details) or "no suite needs selftests built"}
     res = build_selftests(SelftestsRequest(tree=ctx.worktree, kernel_key=ctx.build.key,
                                            family=ctx.build.family, targets=targets,
                                            results_dir=ctx.store.path / "selftests",
@@ -143,7 +144,21 @@ def stage_selftests_build(ctx: JobContext) -> dict:
     ctx.selftests = res
     ctx.facts["selftests"] = {"key": res.key, "cached": res.cached,
                               "artifacts": str(res.artifacts_dir)}
-    return {"cached": res.cached, "detail": ", ".join(targets)}
+    return {"cached": res.cached, "detail": "; ".join([", ".join(targets)] + details)}
+
+
+def _build_kselftests(ctx: JobContext) -> list[str]:
+    """Build and install the kselftest targets the kselftest suites name, into the
+    results dir (they are small and built against this worktree's headers)."""
+    from kbuild import KselftestRequest, build_kselftest
+    targets = sorted({t for s in ctx.suite for t in s.kselftest_targets})
+    if not targets:
+        return []
+    res = build_kselftest(KselftestRequest(tree=ctx.worktree, targets=targets,
+                                           out_dir=ctx.store.path / "kselftest"), ctx.runner)
+    ctx.kselftest = res
+    ctx.facts["kselftest"] = {"targets": targets, "install": str(res.install_dir)}
+    return [f"kselftest {' '.join(targets)} in {res.duration:.0f}s"]
 
 
 def _vm_request(ctx: JobContext):
@@ -177,10 +192,12 @@ def stage_boot(ctx: JobContext) -> dict:
 def stage_test(ctx: JobContext) -> dict:
     from selftests.run import SuiteRequest, run_suite
     vm = ctx.facts["vm_handle"]
-    st_dir = ctx.selftests.artifacts_dir if ctx.selftests is not None else None
+    bpf_dir = ctx.selftests.artifacts_dir if ctx.selftests is not None else None
+    ks_dir = ctx.kselftest.install_dir.parent if ctx.kselftest is not None else None
     summary = []
     for suite in ctx.suite:
         out = ctx.store.path / "suites" / suite.name
+        st_dir = ks_dir if suite.runner == "kselftest" else bpf_dir
         res = run_suite(SuiteRequest(suite, out, selftests_dir=st_dir, tree_dir=ctx.worktree),
                         vm)
         raw = [str(Path(p).relative_to(ctx.store.path)) for p in res.raw_logs]

@@ -13,7 +13,7 @@ from common.fsutil import write_json
 from results.model import ParsedLog, Splat, Status, TestResult
 
 from .guest import GuestInfo, prepare_guest
-from .runners import Group, list_command, plan, retry_group, runner_dir
+from .runners import Group, list_command, plan, retry_group, runner_dir, safe_label
 from .selection import Selection, apply_deny, matches, select
 from .suite import Suite
 
@@ -225,6 +225,18 @@ def merge_retry(orig: TestResult, new: TestResult) -> None:
             merge_retry(sub, by_name[sub.name])
 
 
+def copy_to_guest_tmp(vm, src: Path, name: str) -> Path:
+    """Copy the runner dir into the guest's own tmpfs /tmp (not the host's) and
+    return the copy: for tests that write files next to themselves."""
+    dest = Path("/tmp") / f"kharness-{safe_label(name)}"
+    for argv in (["rm", "-rf", str(dest)], ["cp", "-a", str(src), str(dest)]):
+        res = vm.exec(argv, 300.0)
+        if res.rc != 0:
+            raise InfraError(f"guest: {' '.join(argv)} failed (exit {res.rc}): "
+                             f"{(res.stderr or res.stdout).strip()[-300:]}")
+    return dest
+
+
 def run_suite(req: SuiteRequest, vm) -> SuiteResult:
     """Run `req.suite` in `vm` (a vm.boot.VM). Never raises for test failures, a
     hung test or a kernel crash: those are in the result. Ctrl-C stops the run,
@@ -238,6 +250,8 @@ def run_suite(req: SuiteRequest, vm) -> SuiteResult:
         cwd = runner_dir(suite, req.selftests_dir, req.tree_dir)
         keep = [cwd, r.out, *req.keep, *([vm.req.rwdir] if getattr(vm, "req", None) else [])]
         r.result.guest = prepare_guest(vm, keep)
+        if suite.copy:
+            cwd = copy_to_guest_tmp(vm, cwd, suite.name)
         r.save()
         listed = None
         line = list_command(suite, cwd)

@@ -18,7 +18,7 @@ TEST_PROGS_RUNNERS = ("test_progs", "test_progs-no_alu32", "test_progs-cpuv4")
 RUNNERS = TEST_PROGS_RUNNERS + ("kselftest", "command")
 
 TOP_KEYS = {"name", "description", "runner", "base", "path", "command", "allow", "deny",
-            "timeout", "parallel", "batch", "retries", "vm"}
+            "timeout", "parallel", "batch", "retries", "vm", "copy"}
 # What `path` is relative to: the harness checkout, the kernel source tree, or
 # the built selftests (kbuild's artifacts dir or tools/testing/selftests).
 BASES = ("harness", "tree", "selftests")
@@ -59,6 +59,16 @@ class Suite:
     retries: int = 0                  # re-runs of a failed test
     cpus: int = 2
     memory: str = "2G"
+    copy: bool = False                # run from a copy in the guest's tmpfs (tests that
+                                      # write next to themselves; the host root is read-only)
+
+    @property
+    def kselftest_targets(self) -> list[str]:
+        """The kselftest TARGETS to build: the collections the allow list names
+        ("landlock" or "landlock:fs_test" both need target landlock)."""
+        if self.runner != "kselftest":
+            return []
+        return sorted({a.split(":", 1)[0] for a in self.allow})
 
     @property
     def is_test_progs(self) -> bool:
@@ -161,6 +171,10 @@ def parse_suite(doc, path: str) -> Suite:
                   parallel=c.number(doc, "parallel", 1, integer=True, minimum=1),
                   batch=c.number(doc, "batch", 1, integer=True, minimum=1),
                   retries=c.number(doc, "retries", 0, integer=True, minimum=0))
+    if "copy" in doc:
+        if not isinstance(doc["copy"], bool):
+            c.fail("'copy' must be true or false", doc, "copy")
+        suite.copy = doc["copy"]
     if "timeout" in doc:
         t = c.mapping(doc["timeout"], TIMEOUT_KEYS, "timeout", doc, "timeout")
         suite.test_timeout = c.number(t, "test", suite.test_timeout, minimum=1)
@@ -182,6 +196,9 @@ def parse_suite(doc, path: str) -> Suite:
         if suite.watchdog is not None:
             c.fail(f"'watchdog' is a test_progs option; runner is '{runner}'",
                    doc["timeout"], "watchdog")
+    if runner == "kselftest" and not suite.allow:
+        c.fail("a kselftest suite needs an 'allow' list naming its collections "
+               "(e.g. landlock, or landlock:fs_test); they are the TARGETS built", doc, "runner")
     return suite
 
 

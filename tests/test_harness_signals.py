@@ -21,4 +21,3 @@ def test_signals_raise_keyboardinterrupt(saved_handlers, sig):
     harness.install_signal_handlers()
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), sig)
-        signal.sigtimedwait([], 0.1) if hasattr(signal, "sigtimedwait") else None

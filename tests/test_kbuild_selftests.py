@@ -121,12 +121,15 @@ def test_kselftest_install_path(tmp_path):
         inst = Path(next(a.split("=", 1)[1] for a in argv if a.startswith("INSTALL_PATH=")))
         inst.mkdir(parents=True)
         (inst / "run_kselftest.sh").write_text("#!/bin/sh\n")
-    fr = FakeRunner().on("make", effect=installed)
+    fr = FakeRunner().on(lambda a: a[-1] == "headers").on("make", effect=installed)
     res = build_kselftest(KselftestRequest(t, ["size"], tmp_path / "ks", nice=False), fr)
-    argv = fr.calls[0]["argv"]
+    assert fr.calls[0]["argv"][-1] == "headers"          # the tree's UAPI first
+    argv = fr.calls[1]["argv"]
     assert "TARGETS=size" in argv and "install" in argv
-    assert res.install_dir == (tmp_path / "ks/install").resolve()
+    assert f"O={(tmp_path / 'ks/build').resolve()}" in argv
+    assert res.install_dir == (tmp_path / "ks/kselftest_install").resolve()
     with pytest.raises(SelftestsBuildError):
         build_kselftest(KselftestRequest(t, ["size"], tmp_path / "ks2", nice=False),
-                        FakeRunner().on("make", returncode=2,
-                                        stdout="size/get_size.c:3:1: error: boom\n"))
+                        FakeRunner().on(lambda a: a[-1] == "headers")
+                        .on("make", returncode=2,
+                            stdout="size/get_size.c:3:1: error: boom\n"))

@@ -101,6 +101,8 @@ class FakeVM:
             return ExecResult(0, "\n".join(self.dmesg) + "\n", "", False, 0.1)
         if " -l" in cmd:
             return ExecResult(0, "t1\nt2\nt3\n", "", False, 0.1)
+        if isinstance(cmd, list) and cmd[0] in ("rm", "cp"):
+            return ExecResult(1 if "nospace" in cmd[-1] else 0, "", "no space left", False, 0.1)
         raise AssertionError(cmd)
 
     def stream(self, line, out_path, timeout):
@@ -316,6 +318,20 @@ def test_kselftest_runner_needs_a_path(tmp_path):
     assert "run_kselftest.sh" in vm.streams[0][0]
     assert str(Path(tmp_path / "st" / "kselftest_install")) in vm.streams[0][0]
     assert res.ok
+
+
+def test_copy_runs_the_suite_from_the_guests_tmp(tmp_path):
+    s = suite(tmp_path, "name: ll\nrunner: kselftest\ncopy: true\nallow: [landlock]\n")
+    vm = FakeVM(lambda vm, line, n: ("ok landlock\n", 0, False), tmp_path)
+    res = run_suite(req(tmp_path, s), vm)
+    src = str(Path(tmp_path / "st" / "kselftest_install").resolve())
+    assert ["cp", "-a", src, "/tmp/kharness-ll"] in vm.execs
+    assert "; cd /tmp/kharness-ll && exec ./run_kselftest.sh" in vm.streams[0][0]
+    assert res.ok
+    s = suite(tmp_path, "name: nospace\nrunner: kselftest\ncopy: true\nallow: [landlock]\n")
+    with pytest.raises(InfraError) as e:
+        run_suite(req(tmp_path, s), FakeVM(lambda vm, line, n: ("", 0, False), tmp_path))
+    assert "no space left" in str(e.value)
 
 
 def test_vm_killed_by_its_run_timeout_marks_the_suite_timed_out(tmp_path):

@@ -181,3 +181,22 @@ def test_kselftest_argv_and_missing_selftests_dir(tmp_path):
         "./test_progs"
     with pytest.raises(UsageError, match="selftests build dir"):
         runner_dir(s, None)
+
+
+def test_kselftest_suite_targets_and_copy(tmp_path):
+    s = load_suite(write(tmp_path, "runner: kselftest\ncopy: true\n"
+                                   "allow: [landlock:fs_test, landlock, filesystems]\n"))
+    assert s.copy is True
+    assert s.kselftest_targets == ["filesystems", "landlock"]
+    assert load_suite("smoke").kselftest_targets == []
+    with pytest.raises(InputError) as e:
+        load_suite(write(tmp_path, "runner: kselftest\n"))
+    assert "allow" in str(e.value) and e.value.line == 1
+    with pytest.raises(InputError) as e:
+        load_suite(write(tmp_path, "runner: kselftest\nallow: [x]\ncopy: yes please\n"))
+    assert e.value.line == 3
+
+
+def test_shipped_landlock_suite_loads():
+    s = load_suite("landlock")
+    assert s.runner == "kselftest" and s.copy and s.kselftest_targets == ["landlock"]
