@@ -6,19 +6,7 @@ import pytest
 from common.errors import ParseError
 from results.kselftest import parse_kselftest
 
-LOGS = Path(__file__).parent / "data" / "logs"
-
-
-def lines(name):
-    return (LOGS / name).read_text().splitlines()
-
-
-def statuses(parsed):
-    return {p: t.status.value for p, t in parsed.flat()}
-
-
-def find(parsed, path):
-    return dict(parsed.flat())[path]
+from logdata import LOGS, find, lines, statuses  # noqa: F401
 
 
 def test_two_collections_each_numbered_from_one():

@@ -8,19 +8,7 @@ from common.errors import ParseError
 from results.ktap import emit_ktap, parse_ktap
 from results.model import Status, TestResult
 
-LOGS = Path(__file__).parent / "data" / "logs"
-
-
-def lines(name):
-    return (LOGS / name).read_text().splitlines()
-
-
-def statuses(parsed):
-    return {p: t.status.value for p, t in parsed.flat()}
-
-
-def find(parsed, path):
-    return dict(parsed.flat())[path]
+from logdata import LOGS, find, lines, statuses  # noqa: F401
 
 
 def test_kunit_console_output_with_timestamps():

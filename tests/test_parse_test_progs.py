@@ -7,19 +7,7 @@ import pytest
 from common.errors import ParseError
 from results.test_progs import parse_test_progs, parse_test_progs_json
 
-LOGS = Path(__file__).parent / "data" / "logs"
-
-
-def lines(name):
-    return (LOGS / name).read_text().splitlines()
-
-
-def statuses(parsed):
-    return {p: t.status.value for p, t in parsed.flat()}
-
-
-def find(parsed, path):
-    return dict(parsed.flat())[path]
+from logdata import LOGS, find, lines, statuses  # noqa: F401
 
 
 def test_failures_run_counts_each_test_once():

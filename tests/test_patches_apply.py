@@ -173,8 +173,8 @@ def test_range_diff_between_two_revisions(demo, runner):
         range_diff(RangeDiffRequest("demo", "v1", "v1"), runner)
 
 
-def test_tree_fixups_go_first(demo, runner, tmp_path, monkeypatch):
-    repo, _ = demo
+def tree_with_fixup(repo, tmp_path, monkeypatch):
+    """A tree definition 'fake' whose one fix-up commit adds fixup.txt."""
     git(repo, "checkout", "-q", "-b", "fix", "v6.12.117")
     (repo / "fixup.txt").write_text("made buildable\n")
     commit(repo, "tree: make it build")
@@ -184,6 +184,11 @@ def test_tree_fixups_go_first(demo, runner, tmp_path, monkeypatch):
         "name: fake\ndescription: test tree\nsource: {apt: none}\nfixups:\n"
         "  - patch: fixups/0001-tree-make-it-build.patch\n    reason: it did not build\n")
     monkeypatch.setattr("patches.treedefs.TREES_DIR", trees)
+
+
+def test_tree_fixups_go_first(demo, runner, tmp_path, monkeypatch):
+    repo, _ = demo
+    tree_with_fixup(repo, tmp_path, monkeypatch)
     res = apply_series(ApplyRequest("demo", "v1"), runner)
     assert [f.subject for f in res.fixups] == ["tree: make it build"]
     assert res.fixup_head == res.fixups[0].commit != res.base_commit
@@ -299,15 +304,7 @@ def test_cli_apply_and_diff_exit_codes(demo, runner, cache, capsys):
 def test_apply_base_alone_with_fixups(demo, runner, tmp_path, monkeypatch):
     from patches.apply import apply_base
     repo, _ = demo
-    git(repo, "checkout", "-q", "-b", "fix", "v6.12.117")
-    (repo / "fixup.txt").write_text("made buildable\n")
-    commit(repo, "tree: make it build")
-    trees = tmp_path / "trees"
-    format_patches(repo, "v6.12.117..fix", trees / "fake" / "fixups")
-    (trees / "fake" / "tree.yaml").write_text(
-        "name: fake\ndescription: test tree\nsource: {apt: none}\nfixups:\n"
-        "  - patch: fixups/0001-tree-make-it-build.patch\n    reason: it did not build\n")
-    monkeypatch.setattr("patches.treedefs.TREES_DIR", trees)
+    tree_with_fixup(repo, tmp_path, monkeypatch)
     res = apply_base("fake", runner)
     assert res.series == "" and res.patches == [] and len(res.fixups) == 1
     assert res.head == res.fixup_head != res.base_commit
