@@ -11,7 +11,7 @@ from pathlib import Path
 from common.errors import BuildError, InfraError, InputError
 from common.fsutil import atomic_write, cache_dir, read_json, write_json
 
-from . import cache
+from . import cache, srcsync
 from .key import KeyParts, tree_state
 from .logparse import Warning, first_errors, new_warnings, parse_warnings, warnings_report
 from .objdir import Family, checkout, family_name
@@ -166,6 +166,7 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
     targets = list(req.targets)
     log = fam.root / "build.log"
     with checkout(req.tree, fam) as obj:
+        sync_sources(runner, req.tree, fam, progress)
         dotconfig = obj / ".config"
         if not dotconfig.is_file() or dotconfig.read_text() != config_text:
             atomic_write(dotconfig, config_text)
@@ -181,6 +182,7 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
         if res.returncode != 0:
             _fail(req, log, text, obj)
         mods = _modules(req, runner, tc, obj, fam, log, env, config_text)
+        srcsync.built(runner, req.tree, fam.sources)
         _update_stats(fam, stats, watch.count, time.monotonic() - t, bool(targets))
         warns = parse_warnings(_read(log).splitlines(), strip=(str(req.tree), str(obj)))
         wjson = fam.root / "warnings.json"
@@ -188,6 +190,15 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
         return cache.store(key, _artifact_files(req, obj, log, wjson),
                            {"modules": mods} if mods else None,
                            {"family": fam.name, "tree": str(req.tree)})
+
+
+def sync_sources(runner, tree: Path, fam: Family, progress=None) -> None:
+    """Set the worktree's mtimes so make rebuilds what differs from what the
+    family's objects were built from (srcsync)."""
+    res = srcsync.sync(runner, tree, fam.sources, (fam.selftests_sources,))
+    if res is not None and progress is not None:
+        how = "all (no usable record)" if res.full else f"{res.touched} changed"
+        progress.info(f"[build] sources: {how} of {res.files} files marked for make")
 
 
 def _artifact_files(req: BuildRequest, obj: Path, log: Path, wjson: Path) -> dict[str, Path]:

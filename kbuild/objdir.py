@@ -49,6 +49,16 @@ class Family:
         return self.root / "state.json"
 
     @property
+    def sources(self) -> Path:
+        """What the kernel objects were built from (kbuild/srcsync.py)."""
+        return self.root / "sources.json"
+
+    @property
+    def selftests_sources(self) -> Path:
+        """What the selftests objects (selftests-bpf/) were built from."""
+        return self.root / "selftests-sources.json"
+
+    @property
     def stats(self) -> Path:
         return self.root / "stats.json"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from common.errors import ApplyError, BuildError, InputError
 
-from . import cache
+from . import cache, srcsync
 from .build import NICE, build_env
 from .key import KeyParts, tree_state
 from .logparse import FileError, first_errors
@@ -110,6 +110,7 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
         if not (obj / "vmlinux").is_file():
             raise BuildError(f"no vmlinux in the kernel build dir of {fam.name}",
                              hint="build the kernel (with DEBUG_INFO_BTF) first")
+        _sync_output(runner, req.tree, fam, out)
         argv = (NICE if req.nice else []) + [
             "make", "-C", str(req.tree / BPF_DIR), f"-j{req.jobs}",
             f"OUTPUT={out}/", f"KBUILD_OUTPUT={obj}", f"VMLINUX_BTF={obj / 'vmlinux'}",
@@ -123,11 +124,22 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
         lines = "\n".join("  " + e.text() for e in errs[:10]) or "  (no error line found)"
         raise SelftestsBuildError(f"selftests build failed in {len(errs)} file(s):\n{lines}",
                                   errs, log)
+    srcsync.built(runner, req.tree, fam.selftests_sources)
     art = cache.store(key, {"build.log": log}, {"bpf": _runtime_copy(out)},
                       {"family": fam.name, "targets": req.targets})
     if progress:
         progress.end("selftests-build", started, "ok")
     return SelftestsResult(art, key, False, time.monotonic() - t0, art / "build.log", applied)
+
+
+def _sync_output(runner, tree: Path, fam: Family, out: Path) -> None:
+    """The selftests' dependency files name headers by absolute path, so objects
+    built in another worktree cannot be trusted: start that output afresh. In the
+    same worktree, srcsync marks what changed since it was built."""
+    if srcsync.record_tree(fam.selftests_sources) not in (None, str(tree)):
+        shutil.rmtree(out, ignore_errors=True)
+        srcsync.forget(fam.selftests_sources)
+    srcsync.sync(runner, tree, fam.selftests_sources, (fam.sources,))
 
 
 def _relative_errors(errs: list[FileError]) -> list[FileError]:

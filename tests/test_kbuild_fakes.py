@@ -44,6 +44,7 @@ def runner(head="a" * 40, gcc="gcc (Debian 12.2.0-14) 12.2.0", dirty="", make_rc
           stdout="tool 1.0\n")
     fr.on("rev-parse HEAD", stdout=head + "\n")
     fr.on("status --porcelain", stdout=" M fs/namei.c\n" if dirty else "")
+    fr.on("ls-files -z", stdout="").on("--name-only -z", stdout="")
     fr.on("diff HEAD", stdout=dirty)
     fr.on(lambda a: "make" in a, returncode=make_rc, stdout=make_out, effect=make_effect)
     return fr

@@ -35,6 +35,7 @@ def base_runner(make_rc=0, make_out="", effect=None):
     fr = FakeRunner()
     fr.on(lambda a: len(a) == 2 and a[1] == "--version", stdout="tool 1\n")
     fr.on("rev-parse HEAD", stdout="a" * 40 + "\n").on("status --porcelain", stdout="")
+    fr.on("ls-files -z", stdout="").on("--name-only -z", stdout="")
     fr.on(lambda a: "make" in a, returncode=make_rc, stdout=make_out, effect=effect)
     return fr
 
