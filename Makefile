@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup check unit integration test
+.PHONY: setup check unit integration test bench
 
 setup:
 	@bash scripts/setup.sh
@@ -21,3 +21,8 @@ integration: setup
 # The main job: the default matrix (three series and the baseline on Debian's 6.12).
 test: setup
 	$(PY) harness.py matrix pipeline/matrices/default.yaml
+
+# The benchmark (issue 10): ratios of what the harness costs and saves, in one run
+# (about an hour on 2 cores). Writes bench/results.json and bench/results.md.
+bench: setup
+	$(PY) -m bench $(BENCH_ARGS)

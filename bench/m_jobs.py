@@ -1,0 +1,188 @@
+"""Measurements 1-4, on real jobs driven through the harness CLI:
+
+1. overhead: `harness.py run` of a warm job against its own reproduce.sh;
+2. cached rerun against the cold run of the same job;
+3. a second series' build on the same base and config against the first's cold build;
+4. the revision switch path-iterator v2-6.12 -> v5-6.12 against the clean build.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.errors import InfraError
+
+from .buildlog import Recompile, compiled_objects, rangediff_files
+from .coldcache import ccache_stats, stats_delta
+from .context import TREE, Context, job_args
+from .driver import JobRun, harness, run_job, run_reproducer
+from .stats import Figure, Target, ratio
+
+SERIES_A = "path-iterator@v2-6.12"
+SERIES_B = "iter-pagecache@v2-6.12"
+SERIES_V5 = "path-iterator@v5-6.12"
+COLD = ("cold: the bench's private HARNESS_CACHE (worktrees, config scratch, build "
+        "dirs, finished builds, ccache) removed and the tree re-cloned before this run; "
+        "the kernel sources in the OS page cache were not dropped")
+
+
+@dataclass
+class ColdRun:
+    """The first (cold) job of series A and what ccache did during it."""
+
+    run: JobRun
+    ccache: dict = field(default_factory=dict)
+
+    @property
+    def build(self) -> float:
+        return build_seconds(self.run)
+
+
+def build_seconds(run: JobRun) -> float:
+    st = run.stage("build")
+    if st is None:
+        raise InfraError(f"job {run.path} has no build stage")
+    return float(st.get("duration", 0.0))
+
+
+def run_counted(ctx: Context, args: list[str], name: str) -> tuple[JobRun, dict]:
+    """A job in the private cache, with the ccache counters it moved."""
+    before = ccache_stats(ctx)
+    run = ctx.keep(run_job(ctx.runner, args, ctx.private, ctx.log(name)))
+    return run, stats_delta(before, ccache_stats(ctx))
+
+
+def cold_run(ctx: Context) -> ColdRun:
+    run, delta = run_counted(ctx, job_args(SERIES_A), "cold-A")
+    if run.stage_statuses().get("build") != "ok":
+        raise InfraError(f"the cold run's build was not a real build: {run.stage('build')}")
+    return ColdRun(run, delta)
+
+
+def second_series(ctx: Context, cold: ColdRun) -> Figure:
+    b, delta = run_counted(ctx, job_args(SERIES_B), "series-B")
+    objs = compiled_objects(_log_lines(b))
+    secs = build_seconds(b)
+    return Figure(
+        "3", "second series on the same base and config", samples=[ratio(secs, cold.build)],
+        target=Target("<=", 0.25),
+        what=f"build stage of {SERIES_B} / cold build stage of {SERIES_A} "
+             f"(profile bench, same .config, same build family)",
+        raw={"a_build_s": cold.build, "b_build_s": secs, "a_ccache": cold.ccache,
+             "b_ccache": delta, "b_cc_objects": len(objs), "a_job": str(cold.run.path),
+             "b_job": str(b.path), "b_build_status": b.stage_statuses().get("build")},
+        notes=[COLD + " (for A)",
+               f"B: {len(objs)} objects compiled by make, {delta.get('cache_miss', '?')} "
+               f"ccache misses; B's fresh worktree gives every source a new mtime, so "
+               f"make recompiles everything and ccache answers what did not change"])
+
+
+def _log_lines(run: JobRun) -> list[str]:
+    path = run.path / "build" / "build.log"
+    try:
+        return path.read_text(errors="replace").splitlines()
+    except OSError as e:
+        raise InfraError(f"cannot read the build log {path}: {e.strerror}") from e
+
+
+def reruns(ctx: Context, cold: JobRun | None, rerun: bool, overhead: bool
+           ) -> list[Figure]:
+    """`repeat` rounds of `harness.py run` of job A, each paired (order alternating)
+    with the job from the cold run's reproduce.sh when `overhead`."""
+    runs, repros = [], []
+    first = cold or ctx.keep(run_job(ctx.runner, job_args(SERIES_A), ctx.private,
+                                     ctx.log("warm-up-A")))
+    for i in range(ctx.repeat):
+        pair = [("run", None), ("repro", None)] if i % 2 == 0 else [("repro", None), ("run", None)]
+        for kind, _ in pair:
+            if kind == "run":
+                runs.append(ctx.keep(run_job(ctx.runner, job_args(SERIES_A), ctx.private,
+                                             ctx.log(f"rerun-A-{i + 1}"))))
+            elif overhead:
+                repros.append(ctx.keep(run_reproducer(ctx.runner, first, ctx.private,
+                                                      ctx.log(f"reproduce-A-{i + 1}"))))
+    figs = []
+    if overhead:
+        figs.append(_overhead(runs, repros, first))
+    if rerun and cold is not None:
+        figs.append(_rerun(runs, cold))
+    return figs
+
+
+def _overhead(runs: list[JobRun], repros: list[JobRun], first: JobRun) -> Figure:
+    samples = [ratio(p.wall, r.wall) for r, p in zip(runs, repros)]
+    return Figure(
+        "1", "overhead: reproduce.sh against harness.py run (warm)", samples=samples,
+        target=Target("<=", 1.03),
+        what=f"wall time of {first.path.name}'s reproduce.sh / wall time of the same "
+             f"`harness.py run {SERIES_A}` (warm caches, pairs in alternating order)",
+        raw={"run_s": [r.wall for r in runs], "reproduce_s": [p.wall for p in repros],
+             "reproduce_sh": str(first.path / "reproduce.sh")},
+        notes=["reproduce.sh (default mode) execs the same `harness.py run` command line; "
+               "`--by-hand` replays raw commands and cannot run unattended (its vng line "
+               "boots a VM that waits for SSH commands)"])
+
+
+def _rerun(runs: list[JobRun], cold: JobRun) -> Figure:
+    statuses = runs[-1].stage_statuses() if runs else {}
+    durations = {s["name"]: s.get("duration") for s in runs[-1].stages()} if runs else {}
+    ran = [n for n, s in statuses.items() if s == "ok"]
+    reused = [n for n, s in statuses.items() if s == "cached"]
+    return Figure(
+        "2", "cached rerun against the cold run", samples=[ratio(r.wall, cold.wall)
+                                                            for r in runs],
+        what=f"wall time of `harness.py run {SERIES_A}` rerun unchanged / wall time of its "
+             f"cold run",
+        raw={"cold_s": cold.wall, "rerun_s": [r.wall for r in runs],
+             "cold_stages": {s["name"]: [s["status"], s.get("duration")]
+                             for s in cold.stages()},
+             "rerun_stages": {n: [statuses[n], durations.get(n)] for n in statuses}},
+        notes=[COLD, f"stages that ran again: {', '.join(ran) or 'none'}; "
+                     f"reused (cached): {', '.join(reused) or 'none'}"])
+
+
+def revision_switch(ctx: Context, cold: ColdRun) -> Figure:
+    v5, delta = run_counted(ctx, job_args(SERIES_V5), "switch-v5")
+    rec = Recompile(compiled_objects(_log_lines(v5)), _changed_files(ctx, cold.run, v5),
+                    _rangediff(ctx), delta)
+    secs = build_seconds(v5)
+    notes = [f"clean build = the cold build of {SERIES_A} in this run (" + COLD + ")",
+             rec.summary()]
+    if rec.stale:
+        notes.append("changed C files with no CC line (not in this config, or a stale "
+                     "build): " + ", ".join(rec.stale))
+    return Figure(
+        "4", "revision switch path-iterator v2-6.12 -> v5-6.12",
+        samples=[ratio(secs, cold.build)],
+        what=f"build stage of {SERIES_V5} right after {SERIES_A} / clean build stage of "
+             f"{SERIES_A}",
+        raw={"clean_build_s": cold.build, "switch_build_s": secs,
+             "switch_build_status": v5.stage_statuses().get("build"),
+             "recompile": rec.to_dict(), "v5_job": str(v5.path)},
+        notes=notes)
+
+
+def _head(run: JobRun) -> str:
+    st = run.stage("apply") or {}
+    head = (st.get("data") or {}).get("head")
+    if not head:
+        raise InfraError(f"job {run.path} recorded no applied head")
+    return head
+
+
+def _changed_files(ctx: Context, old: JobRun, new: JobRun) -> list[str]:
+    repo = ctx.private.cache / "trees" / TREE
+    res = ctx.runner.run(["git", "--git-dir", str(repo), "diff", "--name-only",
+                          _head(old), _head(new)], timeout=300)
+    if res.returncode != 0:
+        raise InfraError(f"git diff between the revisions failed: {res.stderr.strip()}")
+    return [ln for ln in res.stdout.splitlines() if ln.strip()]
+
+
+def _rangediff(ctx: Context) -> list[str]:
+    name, old = SERIES_A.split("@")
+    new = SERIES_V5.split("@")[1]
+    c = harness(ctx.runner, ["diff", name, old, new, "--tree", TREE], ctx.private,
+                ctx.log("rangediff"))
+    if c.returncode != 0:
+        raise InfraError(f"harness.py diff failed (log: {c.log})")
+    return rangediff_files(c.output)

@@ -1,0 +1,137 @@
+"""The whole bench in one run: the measurements in an order that lets each reuse
+what the one before left (one cold build serves 2, 3 and 4), results written at
+the end, and a failed measurement recorded as FAILED while the others go on."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.errors import HarnessError, UsageError
+from common.fsutil import REPO_ROOT, atomic_write, write_json
+
+from . import m_jobs
+from .coldcache import ColdRequest, reset_private_cache
+from .context import Context, Steps
+from .m_bisect import bisect_cost
+from .m_parallel import measure_parallel
+from .m_parsing import ParseRequest, measure_parsing
+from .machine import machine
+from .report import check_doc, markdown, results_doc, verdict_lines
+from .stats import Figure, Target, failed
+
+ALL = (1, 2, 3, 4, 5, 6, 7)
+TITLES = {1: ("1", "overhead: reproduce.sh against harness.py run (warm)", Target("<=", 1.03)),
+          2: ("2", "cached rerun against the cold run", None),
+          3: ("3", "second series on the same base and config", Target("<=", 0.25)),
+          4: ("4", "revision switch path-iterator v2-6.12 -> v5-6.12", None),
+          5: ("5", "bisect cost (5-patch series)", None),
+          6: ("6a", "tests in parallel", None),
+          7: ("7a", "parsing", None)}
+
+
+@dataclass
+class BenchRequest:
+    only: tuple[int, ...] = ALL
+    repeat: int = 3
+    out: Path = REPO_ROOT / "bench" / "out"
+    json_path: Path = REPO_ROOT / "bench" / "results.json"
+    md_path: Path = REPO_ROOT / "bench" / "results.md"
+
+
+@dataclass
+class BenchResult:
+    doc: dict
+    figures: list[Figure] = field(default_factory=list)
+
+    @property
+    def missed(self) -> list[Figure]:
+        return [f for f in self.figures if f.met is False]
+
+
+def parse_only(text: str) -> tuple[int, ...]:
+    """`--only 7,1` -> (1, 7); numbers outside 1..7 are a usage error."""
+    try:
+        nums = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise UsageError(f"--only {text!r}: expected numbers such as 7,1") from None
+    bad = [n for n in nums if n not in ALL]
+    if bad or not nums:
+        raise UsageError(f"--only {text!r}: measurements are 1..7")
+    return tuple(nums)
+
+
+def _attempt(ctx: Context, n: int, name: str, fn, figures: list[Figure]):
+    """Run one measurement step; on a harness error record FAILED figures for `n`
+    (a list of numbers) and return None."""
+    try:
+        with ctx.steps.step(name):
+            return fn()
+    except HarnessError as e:
+        for k in n:
+            fid, title, target = TITLES[k]
+            figures.append(failed(fid, title, str(e).splitlines()[0], target))
+        return None
+
+
+def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchResult:
+    if req.repeat < 1:
+        raise UsageError("--repeat must be at least 1")
+    ctx = Context(runner, Path(req.out), steps or Steps(), req.repeat)
+    only = set(req.only)
+    figures: list[Figure] = []
+    cold_text = "no cold measurement in this run"
+    if 7 in only:
+        res = _attempt(ctx, [7], "7 parsing", lambda: measure_parsing(
+            ParseRequest(repeat=max(req.repeat, 5))), figures)
+        if res is not None:
+            figures += res.figures
+    cold = None
+    if only & {2, 3, 4, 5}:
+        seeded = _attempt(ctx, sorted(only & {2, 3, 4, 5}), "reset the private cache",
+                          lambda: reset_private_cache(ctx, ColdRequest()), figures)
+        if seeded is None:
+            only -= {2, 3, 4, 5}
+        else:
+            cold_text = (f"{m_jobs.COLD}; tree from a {seeded.seeded_from}; the private "
+                         f"cache is {seeded.cache}")
+    if only & {2, 3, 4}:
+        cold = _attempt(ctx, sorted(only & {2, 3, 4}), f"cold run of {m_jobs.SERIES_A}",
+                        lambda: m_jobs.cold_run(ctx), figures)
+        if cold is None:
+            only -= {2, 3, 4}
+    if 3 in only:
+        fig = _attempt(ctx, [3], f"3 second series {m_jobs.SERIES_B}",
+                       lambda: m_jobs.second_series(ctx, cold), figures)
+        figures += [fig] if fig else []
+    if only & {1, 2}:
+        figs = _attempt(ctx, sorted(only & {1, 2}), "1/2 warm reruns and reproduce.sh",
+                        lambda: m_jobs.reruns(ctx, cold.run if cold else None,
+                                              rerun=2 in only, overhead=1 in only), figures)
+        figures += figs or []
+    if 4 in only:
+        fig = _attempt(ctx, [4], "4 revision switch to v5-6.12",
+                       lambda: m_jobs.revision_switch(ctx, cold), figures)
+        figures += [fig] if fig else []
+    if 5 in only:
+        fig = _attempt(ctx, [5], "5 bisect", lambda: bisect_cost(ctx), figures)
+        figures += [fig] if fig else []
+    if 6 in only:
+        figs = _attempt(ctx, [6], "6 tests in parallel", lambda: measure_parallel(ctx), figures)
+        figures += figs or []
+    figures.sort(key=lambda f: f.id)
+    return _finish(req, ctx, figures, cold_text)
+
+
+def _finish(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str) -> BenchResult:
+    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    doc = results_doc(figures, machine(ctx.jobs, ctx.runner), date,
+                      {"only": list(req.only), "repeat": req.repeat, "out": str(req.out)},
+                      ctx.steps.done, cold)
+    check_doc(doc, str(req.json_path))
+    write_json(req.json_path, doc)
+    atomic_write(req.md_path, markdown(doc))
+    for line in verdict_lines(doc):
+        ctx.steps.line(line)
+    ctx.steps.line(f"wrote {req.json_path} and {req.md_path}")
+    return BenchResult(doc, figures)
