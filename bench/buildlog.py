@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 CC_RE = re.compile(r"^\s+CC(?: \[M\])?\s+(\S+\.o)\s*$")
-FILE_HEADER_RE = re.compile(r"^\s*## (.+?) ##\s*$")
+FILE_HEADER_RE = re.compile(r"^\s*[-+]?\s*## (.+?) ##\s*$")
 NOT_FILES = {"Commit message", "Metadata"}
 
 

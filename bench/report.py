@@ -55,8 +55,9 @@ def _cell(text: str) -> str:
 
 def markdown(doc: dict) -> str:
     m = doc["machine"]
+    vms = f"VMs under {m['accel'].upper()}" if m.get("accel") else "no VM booted"
     head = (f"Benchmark of {doc['date']} on {m['cores']} cores, {m['memory_gib']} GiB, "
-            (f"VMs under {m['accel'].upper()}" if m.get("accel") else "no VM booted")
+            + vms
             + (f" ({m['cpu']})" if m.get("cpu") else "")
             + (f", harness commit {m['git_commit'][:12]}" if m.get("git_commit") else "")
             + ".")
