@@ -61,6 +61,8 @@ def markdown(doc: dict) -> str:
             + (f" ({m['cpu']})" if m.get("cpu") else "")
             + (f", harness commit {m['git_commit'][:12]}" if m.get("git_commit") else "")
             + ".")
+    if doc.get("complete") is False:
+        head += " INCOMPLETE: written while the bench ran; it stopped before its last step."
     lines = [head, "",
              "| # | measurement | figure (median) | spread (min..max) | target | verdict | "
              "what was measured |",

@@ -74,18 +74,32 @@ def _attempt(ctx: Context, n: int, name: str, fn, figures: list[Figure]):
         return None
 
 
+class _Partial:
+    """Rewrites the results files after every step, marked incomplete, so a bench
+    stopped midway leaves what it measured."""
+
+    def __init__(self, req: "BenchRequest", ctx: Context, figures: list[Figure]):
+        self.req, self.ctx, self.figures = req, ctx, figures
+        self.cold = "no cold measurement in this run"
+
+    def __call__(self, result):
+        _write(self.req, self.ctx, self.figures, self.cold, complete=False)
+        return result
+
+
 def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchResult:
     if req.repeat < 1:
         raise UsageError("--repeat must be at least 1")
     ctx = Context(runner, Path(req.out), steps or Steps(), req.repeat)
     only = set(req.only)
     figures: list[Figure] = []
-    cold_text = "no cold measurement in this run"
+    save = _Partial(req, ctx, figures)
     if 7 in only:
         res = _attempt(ctx, [7], "7 parsing", lambda: measure_parsing(
             ParseRequest(repeat=max(req.repeat, 5))), figures)
         if res is not None:
             figures += res.figures
+        save(res)
     cold = None
     if only & {2, 3, 4, 5}:
         seeded = _attempt(ctx, sorted(only & {2, 3, 4, 5}), "reset the private cache",
@@ -93,7 +107,7 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
         if seeded is None:
             only -= {2, 3, 4, 5}
         else:
-            cold_text = (f"{m_jobs.COLD}; tree from a {seeded.seeded_from}; the private "
+            save.cold = (f"{m_jobs.COLD}; tree from a {seeded.seeded_from}; the private "
                          f"cache is {seeded.cache}")
     if only & {2, 3, 4}:
         cold = _attempt(ctx, sorted(only & {2, 3, 4}), f"cold run of {m_jobs.SERIES_A}",
@@ -104,33 +118,44 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
         fig = _attempt(ctx, [3], f"3 second series {m_jobs.SERIES_B}",
                        lambda: m_jobs.second_series(ctx, cold), figures)
         figures += [fig] if fig else []
+        save(fig)
     if only & {1, 2}:
         figs = _attempt(ctx, sorted(only & {1, 2}), "1/2 warm reruns and reproduce.sh",
                         lambda: m_jobs.reruns(ctx, cold.run if cold else None,
                                               rerun=2 in only, overhead=1 in only), figures)
         figures += figs or []
+        save(figs)
     if 4 in only:
         fig = _attempt(ctx, [4], "4 revision switch to v5-6.12",
                        lambda: m_jobs.revision_switch(ctx, cold), figures)
         figures += [fig] if fig else []
+        save(fig)
     if 5 in only:
         fig = _attempt(ctx, [5], "5 bisect", lambda: bisect_cost(ctx), figures)
         figures += [fig] if fig else []
+        save(fig)
     if 6 in only:
         figs = _attempt(ctx, [6], "6 tests in parallel", lambda: measure_parallel(ctx), figures)
         figures += figs or []
-    figures.sort(key=lambda f: f.id)
-    return _finish(req, ctx, figures, cold_text)
+    return _finish(req, ctx, figures, save.cold)
 
 
-def _finish(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str) -> BenchResult:
+def _write(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str,
+           complete: bool) -> dict:
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    doc = results_doc(figures, machine(ctx.jobs, ctx.runner), date,
-                      {"only": list(req.only), "repeat": req.repeat, "out": str(req.out)},
-                      ctx.steps.done, cold)
+    doc = results_doc(sorted(figures, key=lambda f: f.id), machine(ctx.jobs, ctx.runner),
+                      date, {"only": list(req.only), "repeat": req.repeat,
+                             "out": str(req.out)}, ctx.steps.done, cold)
+    doc["complete"] = complete
     check_doc(doc, str(req.json_path))
     write_json(req.json_path, doc)
     atomic_write(req.md_path, markdown(doc))
+    return doc
+
+
+def _finish(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str) -> BenchResult:
+    figures.sort(key=lambda f: f.id)
+    doc = _write(req, ctx, figures, cold, complete=True)
     for line in verdict_lines(doc):
         ctx.steps.line(line)
     ctx.steps.line(f"wrote {req.json_path} and {req.md_path}")

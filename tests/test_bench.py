@@ -150,6 +150,13 @@ def test_markdown_table():
     assert lines[-1] == "Cold: cold: all removed"
 
 
+def test_markdown_marks_an_incomplete_run():
+    doc = _doc()
+    assert "INCOMPLETE" not in markdown(doc)
+    doc["complete"] = False
+    assert "INCOMPLETE: written while the bench ran" in markdown(doc).splitlines()[0]
+
+
 def test_markdown_escapes_pipes():
     doc = _doc()
     doc["figures"][0]["what"] = "a | b"

@@ -175,6 +175,7 @@ def test_run_bench_writes_results_and_records_failures(tmp_path, monkeypatch):
     assert ids["6a"].startswith("SKIPPED") and ids["6b"].startswith("SKIPPED")
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["machine"]["git_commit"] == "abc123" and doc["options"]["only"] == [1, 6]
+    assert doc["complete"] is True
     assert [s["ok"] for s in doc["steps"]] == [False, True]
     md = (tmp_path / "r.md").read_text()
     assert "| 1 | overhead" in md and "FAILED" in md and "SKIPPED" in md
