@@ -25,29 +25,50 @@ def _split(stages):
 
 def run_matrix(specs: list[JobSpec], root: Path, run_id: str, runner, progress, jobs: int = 1,
                compare_base: bool = True, stages=None) -> int:
+    """Builds run one at a time (they share build dirs and caches). Each job's
+    boot and tests start as soon as its build is done: in turn with `jobs` 1, on
+    a pool of `jobs` VMs otherwise. Ctrl-C still writes the table of what ran."""
     if stages is None:
         from .stages import STAGES as stages
     build_part, vm_part = _split(stages)
-    ctxs, codes = [], {}
+    ctxs, codes, futs = [], {}, {}
+    pool = cf.ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
     try:
-        for spec in specs:                      # builds: one at a time, sharing caches
+        for spec in specs:
             ctx = open_job(spec, runner, progress, root, run_id)
             ctxs.append(ctx)
             codes[id(ctx)] = run_stages(ctx, build_part)
-        with cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futs = {id(c): pool.submit(run_stages, c, vm_part) for c in ctxs}
-            for c in ctxs:
+            if pool is not None:
+                futs[id(ctx)] = pool.submit(run_stages, ctx, vm_part)
+            else:
+                codes[id(ctx)] = run_stages(ctx, vm_part)
+        for c in ctxs:
+            if id(c) in futs:
                 codes[id(c)] = futs[id(c)].result()
+    except KeyboardInterrupt:
+        _finish(specs, ctxs, codes, root, run_id, progress, compare_base)
+        raise
     finally:
-        outcomes = [close_job(c, codes.get(id(c), EXIT_INFRA), id(c) in codes) for c in ctxs]
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return _finish(specs, ctxs, codes, root, run_id, progress, compare_base)
+
+
+def _finish(specs, ctxs, codes, root: Path, run_id: str, progress, compare_base: bool) -> int:
+    """Close every opened job, print the table and the comparisons, write the
+    combined outputs; the exit code of the whole matrix."""
+    outcomes = [close_job(c, codes.get(id(c), EXIT_INFRA), id(c) in codes) for c in ctxs]
     summaries = [o.summary for o in outcomes]
     run_dir = Path(root) / run_id
     text = matrix_table(summaries)
-    comparisons = compare_with_base(specs, summaries) if compare_base else []
+    opened = specs[:len(summaries)]
+    comparisons = compare_with_base(opened, summaries) if compare_base else []
     write_combined(run_dir, summaries, text, comparisons)
     progress.info(text)
     for c in comparisons:
         progress.info(format_comparison(c))
+    if len(summaries) < len(specs):
+        progress.info(f"interrupted: {len(specs) - len(summaries)} job(s) never started")
     progress.info(f"results: {run_dir}")
     return _exit_code([o.exit_code for o in outcomes])
 

@@ -68,3 +68,30 @@ def test_all_passing_matrix_exits_0_and_merge(tmp_path):
     assert code == 1
     assert merge_runs([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged") == 1
     assert len(json.loads((tmp_path / "merged" / "run.json").read_text())["jobs"]) == 4
+
+
+def test_each_job_tests_right_after_its_build_and_ctrl_c_keeps_the_table(tmp_path):
+    order = []
+    base = stages_for({})
+    logged = [(name, (lambda fn, n: lambda ctx: (order.append((ctx.spec.series or "base", n)),
+                                                  fn(ctx))[1])(fn, name)) for name, fn in base]
+    run_matrix(specs()[:2], tmp_path, "o1", FakeRunner(), Progress(stream=io.StringIO()),
+               stages=logged)
+    assert order == [("base", "apply"), ("base", "build"), ("base", "boot"), ("base", "test"),
+                     ("a", "apply"), ("a", "build"), ("a", "boot"), ("a", "test")]
+
+    def interrupt(ctx):
+        if ctx.spec.series == "a":
+            raise KeyboardInterrupt
+        return {}
+    stages = [("apply", interrupt)] + base[1:]
+    out = io.StringIO()
+    try:
+        run_matrix(specs(), tmp_path, "o2", FakeRunner(), Progress(stream=out), stages=stages)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("Ctrl-C must propagate")
+    text = out.getvalue()
+    assert "base/debian-6.12/bpf-gcc-default" in text and "never started" in text
+    assert json.loads((tmp_path / "o2" / "run.json").read_text())["jobs"][0]["exit_code"] == 0
