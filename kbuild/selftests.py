@@ -111,6 +111,7 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
             raise BuildError(f"no vmlinux in the kernel build dir of {fam.name}",
                              hint="build the kernel (with DEBUG_INFO_BTF) first")
         _sync_output(runner, req.tree, fam, out)
+        out.mkdir(parents=True, exist_ok=True)      # the tools' Makefile.include wants it
         argv = (NICE if req.nice else []) + [
             "make", "-C", str(req.tree / BPF_DIR), f"-j{req.jobs}",
             f"OUTPUT={out}/", f"KBUILD_OUTPUT={obj}", f"VMLINUX_BTF={obj / 'vmlinux'}",
@@ -121,9 +122,14 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
         if progress:
             progress.end("selftests-build", started, "FAILED")
         errs = _relative_errors(first_errors(text.splitlines()))
-        lines = "\n".join("  " + e.text() for e in errs[:10]) or "  (no error line found)"
-        raise SelftestsBuildError(f"selftests build failed in {len(errs)} file(s):\n{lines}",
-                                  errs, log)
+        if errs:
+            lines = "\n".join("  " + e.text() for e in errs[:10])
+            msg = f"selftests build failed in {len(errs)} file(s):\n{lines}"
+        else:
+            tail = [ln for ln in text.splitlines() if ln.strip()][-8:]
+            msg = "selftests build failed (no compiler error; the log ends):\n" + \
+                "\n".join("  " + ln for ln in tail)
+        raise SelftestsBuildError(msg, errs, log)
     srcsync.built(runner, req.tree, fam.selftests_sources)
     art = cache.store(key, {"build.log": log}, {"bpf": _runtime_copy(out)},
                       {"family": fam.name, "targets": req.targets})
