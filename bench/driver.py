@@ -3,6 +3,7 @@ reproduce.sh, as subprocesses through a Runner, with the bench's own results roo
 (HARNESS_RESULTS) and, for the cold measurements, its own cache (HARNESS_CACHE)."""
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -23,12 +24,13 @@ class Env:
 
     results: Path
     cache: Path | None = None       # None: the user's cache (HARNESS_CACHE as set, or ~/.cache)
+    extra: dict[str, str] = field(default_factory=dict)
 
     def vars(self) -> dict[str, str]:
         env = {"HARNESS_RESULTS": str(self.results)}
         if self.cache is not None:
             env["HARNESS_CACHE"] = str(self.cache)
-        return env
+        return {**env, **self.extra}
 
 
 @dataclass
@@ -106,9 +108,18 @@ def run_job(runner, job_args: list[str], env: Env, log: Path,
     return run
 
 
+def venv_path() -> str:
+    """PATH with this Python's bin dir first, as in a shell with the venv activated:
+    reproduce.sh runs `./harness.py`, whose `#!/usr/bin/env python3` needs the
+    venv's python3 (paramiko and the rest are installed only there)."""
+    return os.pathsep.join([str(Path(sys.executable).parent),
+                            os.environ.get("PATH", "/usr/bin:/bin")])
+
+
 def run_reproducer(runner, job: JobRun, env: Env, log: Path,
                    timeout: float = TIMEOUT) -> JobRun:
-    """The job again, from its own reproduce.sh."""
+    """The job again, from its own reproduce.sh, in a venv-activated environment."""
+    env = Env(env.results, env.cache, {"PATH": venv_path()})
     run = load_run(call(runner, ["bash", str(job.path / "reproduce.sh")], env, log, timeout))
     require_ok(run)
     return run

@@ -186,3 +186,37 @@ def test_run_bench_writes_results_and_records_failures(tmp_path, monkeypatch):
 
 def test_env_without_cache_leaves_the_users_cache():
     assert Env(results=Path("/r")).vars() == {"HARNESS_RESULTS": "/r"}
+
+
+def test_reproducer_runs_with_the_venv_first_in_path(tmp_path):
+    import sys
+    fake = FakeHarness(tmp_path / "jobs")
+    ctx = _ctx(tmp_path, fake.runner)
+    first = _fake_run(fake, ctx, ["x"])
+    from bench.driver import run_reproducer
+    run_reproducer(fake.runner, first, ctx.private, ctx.log("r"))
+    env = fake.runner.calls[-1]["env"]
+    assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+    assert env["HARNESS_CACHE"] == str(tmp_path / "out" / "cache")
+
+
+def test_a_failing_reproducer_fails_figure_1_but_not_the_reruns(tmp_path):
+    fake = FakeHarness(tmp_path / "jobs", stages=WARM)
+    plain = fake.runner.run
+
+    def run(argv, **kw):
+        res = plain(argv, **kw)
+        if argv[0] == "bash":
+            res.returncode, res.stdout = 1, "ModuleNotFoundError: No module named 'paramiko'\n"
+        return res
+    fake.runner.run = run
+    ctx = _ctx(tmp_path, fake.runner, repeat=3)
+    cold = JobRun(call=None, path=_job_dir(tmp_path / "cold", 0, COLD))
+
+    class Wall:
+        wall = 100.0
+    cold.call = Wall()
+    over, rerun = m_jobs.reruns(ctx, cold, rerun=True, overhead=True)
+    assert over.verdict().startswith("FAILED: no 'results:' line from bash")
+    assert len(rerun.samples) == 3 and rerun.status == "measured"
+    assert sum(c["argv"][0] == "bash" for c in fake.runner.calls) == 1   # not retried
