@@ -54,6 +54,7 @@ class Context:
     steps: Steps
     repeat: int = 3
     jobs: list[JobRun] = field(default_factory=list)
+    commit: str | None = None       # the harness commit when the bench started
     _n: int = 0
 
     @property

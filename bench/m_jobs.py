@@ -180,9 +180,10 @@ def _head(run: JobRun) -> str:
 
 
 def _changed_files(ctx: Context, old: JobRun, new: JobRun) -> list[str]:
+    """Files added or modified from old to new (a deleted file builds no object)."""
     repo = ctx.private.cache / "trees" / TREE
     res = ctx.runner.run(["git", "--git-dir", str(repo), "diff", "--name-only",
-                          _head(old), _head(new)], timeout=300)
+                          "--diff-filter=d", _head(old), _head(new)], timeout=300)
     if res.returncode != 0:
         raise InfraError(f"git diff between the revisions failed: {res.stderr.strip()}")
     return [ln for ln in res.stdout.splitlines() if ln.strip()]

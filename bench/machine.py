@@ -40,9 +40,13 @@ def accel_of(jobs) -> dict:
     return {"accel": accel, "reason": "; ".join(f"{a}: {w}" for a, w in seen.items() if w)}
 
 
-def machine(jobs, runner) -> dict:
+def git_commit(runner) -> str | None:
+    """The harness checkout's HEAD (taken when the bench starts)."""
     res = runner.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], timeout=60)
-    commit = res.stdout.strip() if res.returncode == 0 else None
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def machine(jobs, commit: str | None) -> dict:
     return {"cores": os.cpu_count(), "memory_gib": meminfo_gib(_read("/proc/meminfo")),
             "cpu": cpu_model(_read("/proc/cpuinfo")), "kernel": platform.release(),
             "host": platform.node(), "git_commit": commit, **accel_of(jobs)}

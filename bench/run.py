@@ -16,7 +16,7 @@ from .context import Context, Steps
 from .m_bisect import bisect_cost
 from .m_parallel import measure_parallel
 from .m_parsing import ParseRequest, measure_parsing
-from .machine import machine
+from .machine import git_commit, machine
 from .report import check_doc, markdown, results_doc, verdict_lines
 from .stats import Figure, Target, failed
 
@@ -93,6 +93,7 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
     ctx = Context(runner, Path(req.out), steps or Steps(), req.repeat)
     only = set(req.only)
     figures: list[Figure] = []
+    ctx.commit = git_commit(runner)
     save = _Partial(req, ctx, figures)
     if 7 in only:
         res = _attempt(ctx, [7], "7 parsing", lambda: measure_parsing(
@@ -143,7 +144,7 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
 def _write(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str,
            complete: bool) -> dict:
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    doc = results_doc(sorted(figures, key=lambda f: f.id), machine(ctx.jobs, ctx.runner),
+    doc = results_doc(sorted(figures, key=lambda f: f.id), machine(ctx.jobs, ctx.commit),
                       date, {"only": list(req.only), "repeat": req.repeat,
                              "out": str(req.out)}, ctx.steps.done, cold)
     doc["complete"] = complete
