@@ -1,6 +1,7 @@
 """reproduce.sh: the harness command that redoes a job, and every command it ran."""
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -32,6 +33,12 @@ def harness_argv(spec: JobSpec) -> list[str]:
     return argv
 
 
+def _environment() -> list[str]:
+    """The settings that change where the harness looks (a private cache)."""
+    cache = os.environ.get("HARNESS_CACHE")
+    return [f"export HARNESS_CACHE={shlex.quote(cache)}"] if cache else []
+
+
 def write_reproducer(store, spec: JobSpec, argv: list[str] | None) -> Path:
     cmds = store.path / "commands.log"
     ran = cmds.read_text().splitlines() if cmds.exists() else []
@@ -42,8 +49,10 @@ def write_reproducer(store, spec: JobSpec, argv: list[str] | None) -> Path:
         "# With --by-hand: run the commands the harness ran, in order, without it.",
         "set -euo pipefail",
         f"cd {shlex.quote(str(REPO_ROOT))}",
+    ] + _environment() + [
         'if [ "${1:-}" != "--by-hand" ]; then',
-        "  exec " + " ".join(shlex.quote(a) for a in harness_argv(spec)),
+        '  PY=python3; if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi',
+        '  exec "$PY" ' + " ".join(shlex.quote(a) for a in harness_argv(spec)),
         "fi",
     ]
     lines += ran

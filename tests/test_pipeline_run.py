@@ -101,7 +101,8 @@ def test_teardown_registered_on_the_stack_runs(tmp_path):
     assert torn == ["vm down"]
 
 
-def test_reproducer_runs_the_same_job(tmp_path):
+def test_reproducer_runs_the_same_job(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_CACHE", "/srv/kh cache")
     spec = JobSpec(series="path-iterator", rev="v5-6.12", suites=["path-iterator"],
                    make_flags=["W=1"])
     out = run_job(spec, [("apply", ok_stage)], FakeRunner(), progress(), tmp_path, run_id="r")
@@ -109,6 +110,8 @@ def test_reproducer_runs_the_same_job(tmp_path):
     assert "./harness.py run --tree debian-6.12 --profile bpf --toolchain gcc " \
            "path-iterator@v5-6.12 --suite path-iterator --make-flag W=1" in text
     assert (out.path / "reproduce.sh").stat().st_mode & 0o111
+    assert 'exec "$PY" ./harness.py' in text and "PY=.venv/bin/python" in text
+    assert "export HARNESS_CACHE='/srv/kh cache'" in text
 
 
 def test_not_run_is_neither_pass_nor_failure(tmp_path):
