@@ -145,3 +145,21 @@ def test_stage_logs_hold_commands_and_outcome(tmp_path):
     config_log = (out.path / "logs" / "config.log").read_text()
     assert "+ echo x" in config_log and "CONFIG_X dropped" in config_log
     assert "+ true" not in config_log
+
+
+def test_a_targets_only_build_is_not_followed_by_boot_or_tests(tmp_path):
+    from types import SimpleNamespace
+
+    from pipeline.stages import stage_boot, stage_selftests_build
+
+    def build(ctx):
+        ctx.build = SimpleNamespace(bzimage=None)
+        return {"detail": "fs/namei.o"}
+    spec = JobSpec(series="path-iterator", rev="v5-6.12", targets=["fs/namei.o"])
+    out = run_job(spec, [("build", build), ("selftests-build", stage_selftests_build),
+                         ("boot", stage_boot)], FakeRunner(), progress(), tmp_path, run_id="t")
+    job = out.summary
+    assert out.exit_code == 0
+    assert [(s.name, s.status) for s in job.stages][:2] == [("build", "ok"),
+                                                             ("selftests-build", "not-run")]
+    assert "fs/namei.o" in job.stages[1].detail
