@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common.errors import EXIT_INFRA, EXIT_USAGE, HarnessError  # noqa: E402
+from common.cli import install_signal_handlers, run_guarded  # noqa: E402,F401
+from common.errors import EXIT_USAGE  # noqa: E402
 
 # Modules whose register(subparsers) adds subcommands, in help order.
 CLI_MODULES = [
@@ -49,35 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interrupt(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def install_signal_handlers() -> None:
-    """SIGTERM and SIGHUP (a CI timeout, a closed terminal) take the same path as
-    Ctrl-C, so every `finally` runs: builds and VMs are torn down, partial results
-    written. SIGINT is restored too, as a shell starts background jobs with it
-    ignored."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    install_signal_handlers()
-    try:
-        return int(args.func(args) or 0)
-    except HarnessError as e:
-        print(f"harness: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("harness: interrupted", file=sys.stderr)
-        return 130
-    except OSError as e:
-        print(f"harness: error: {e}", file=sys.stderr)
-        return EXIT_INFRA
+    return run_guarded("harness", lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ SIGHUP take the Ctrl-C path, so the harness processes it started are stopped."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
-from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, HarnessError
+from common.cli import run_guarded
+from common.errors import EXIT_PASS, EXIT_TESTS_FAILED
 from common.proc import Runner
 
 from .run import ALL, BenchRequest, parse_only, run_bench
@@ -32,30 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _interrupt(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
-    try:
-        req = BenchRequest(only=parse_only(args.only), repeat=args.repeat)
-        if args.out is not None:
-            req.out = args.out.resolve()
-        if args.json is not None:
-            req.json_path = args.json.resolve()
-        if args.md is not None:
-            req.md_path = args.md.resolve()
-        res = run_bench(req, Runner(verbose=args.verbose))
-    except HarnessError as e:
-        print(f"bench: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
+    return run_guarded("bench", lambda: _run(args))
+
+
+def _run(args) -> int:
+    req = BenchRequest(only=parse_only(args.only), repeat=args.repeat)
+    if args.out is not None:
+        req.out = args.out.resolve()
+    if args.json is not None:
+        req.json_path = args.json.resolve()
+    if args.md is not None:
+        req.md_path = args.md.resolve()
+    res = run_bench(req, Runner(verbose=args.verbose))
     failed = [f for f in res.figures if f.status == "failed"]
     return EXIT_TESTS_FAILED if failed else EXIT_PASS
 

@@ -18,6 +18,6 @@ def saved_handlers():
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_signals_raise_keyboardinterrupt(saved_handlers, sig):
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # as a shell's background job has it
-    harness.install_signal_handlers()
+    harness.install_signal_handlers()          # re-exported from common.cli
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), sig)
