@@ -42,11 +42,15 @@ def select(suite: Suite, today: dt.date | None = None,
 
 def matches(pattern: str, name: str) -> bool:
     """test_progs-style name matching: a pattern without '/' matches a test and
-    all its subtests; globs (*, ?) are allowed on each side of the '/'."""
+    all its subtests; globs (*, ?) are allowed on each side of the '/'. A
+    kselftest collection ("landlock") matches its tests ("landlock:fs_test")."""
     if fnmatch.fnmatchcase(name, pattern):
         return True
-    if "/" not in pattern and "/" in name:
-        return fnmatch.fnmatchcase(name.split("/", 1)[0], pattern)
+    top = name.split("/", 1)[0]
+    if "/" not in pattern and "/" in name and fnmatch.fnmatchcase(top, pattern):
+        return True
+    if ":" not in pattern and ":" in top:
+        return fnmatch.fnmatchcase(top.split(":", 1)[0], pattern)
     return False
 
 

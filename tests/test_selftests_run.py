@@ -322,8 +322,9 @@ def test_kselftest_runner_needs_a_path(tmp_path):
 
 def test_copy_runs_the_suite_from_the_guests_tmp(tmp_path):
     s = suite(tmp_path, "name: ll\nrunner: kselftest\ncopy: true\nallow: [landlock]\n")
-    vm = FakeVM(lambda vm, line, n: ("ok landlock\n", 0, False), tmp_path)
+    vm = FakeVM(lambda vm, line, n: ("ok landlock:fs_test\n", 0, False), tmp_path)
     res = run_suite(req(tmp_path, s), vm)
+    assert res.statuses == {"landlock:fs_test": Status.PASS}     # the collection is reported
     src = str(Path(tmp_path / "st" / "kselftest_install").resolve())
     assert ["cp", "-a", src, "/tmp/kharness-ll"] in vm.execs
     assert "; cd /tmp/kharness-ll && exec ./run_kselftest.sh" in vm.streams[0][0]

@@ -133,6 +133,10 @@ def test_matching_follows_test_progs_names():
     assert not matches("bpf_iter/task_*", "bpf_iter/tcp4")
     assert matches("*path_iter*", "path_iter")
     assert not matches("bpf", "bpf_iter")
+    assert matches("landlock", "landlock:fs_test")                 # kselftest collection
+    assert matches("landlock", "landlock:fs_test/layout1.rule_on_mountpoint")
+    assert not matches("land", "landlock:fs_test")
+    assert not matches("landlock:base_test", "landlock:fs_test")
 
 
 def test_deny_listed_failures_become_skips_with_reason(tmp_path):
