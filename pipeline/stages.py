@@ -174,7 +174,10 @@ def _vm_request(ctx: JobContext):
     from vm.boot import VMRequest
     cpus = max((s.cpus or 0) for s in ctx.suite) or 2
     memory = max((s.memory for s in ctx.suite if s.memory), key=_mem_bytes, default="2G")
-    append = list(ctx.revision.cmdline) if ctx.revision is not None else []
+    append = []
+    for s in ctx.suite:                 # the suites' needs first: the revision's win
+        append += [a for a in s.cmdline if a not in append]
+    append += list(ctx.revision.cmdline) if ctx.revision is not None else []
     guest = ctx.store.path / "guest"
     guest.mkdir(exist_ok=True)
     return VMRequest(kernel=ctx.build.bzimage, rwdir=guest,

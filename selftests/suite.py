@@ -18,7 +18,7 @@ TEST_PROGS_RUNNERS = ("test_progs", "test_progs-no_alu32", "test_progs-cpuv4")
 RUNNERS = TEST_PROGS_RUNNERS + ("kselftest", "command")
 
 TOP_KEYS = {"name", "description", "runner", "base", "path", "command", "allow", "deny",
-            "timeout", "parallel", "batch", "retries", "vm", "copy"}
+            "timeout", "parallel", "batch", "retries", "vm", "copy", "cmdline"}
 # What `path` is relative to: the harness checkout, the kernel source tree, or
 # the built selftests (kbuild's artifacts dir or tools/testing/selftests).
 BASES = ("harness", "tree", "selftests")
@@ -59,6 +59,7 @@ class Suite:
     retries: int = 0                  # re-runs of a failed test
     cpus: int = 2
     memory: str = "2G"
+    cmdline: list[str] = field(default_factory=list)   # kernel parameters the tests need
     copy: bool = False                # run from a copy in the guest's tmpfs (tests that
                                       # write next to themselves; the host root is read-only)
 
@@ -171,6 +172,7 @@ def parse_suite(doc, path: str) -> Suite:
                   parallel=c.number(doc, "parallel", 1, integer=True, minimum=1),
                   batch=c.number(doc, "batch", 1, integer=True, minimum=1),
                   retries=c.number(doc, "retries", 0, integer=True, minimum=0))
+    suite.cmdline = c.strings(doc, "cmdline")
     if "copy" in doc:
         if not isinstance(doc["copy"], bool):
             c.fail("'copy' must be true or false", doc, "copy")

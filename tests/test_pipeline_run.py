@@ -163,3 +163,22 @@ def test_a_targets_only_build_is_not_followed_by_boot_or_tests(tmp_path):
     assert [(s.name, s.status) for s in job.stages][:2] == [("build", "ok"),
                                                              ("selftests-build", "not-run")]
     assert "fs/namei.o" in job.stages[1].detail
+
+
+def test_vm_gets_the_suites_cmdline_then_the_revisions(tmp_path):
+    from types import SimpleNamespace
+
+    from pipeline.job import JobContext
+    from pipeline.stages import _vm_request
+    from selftests.suite import load_suite
+
+    store = SimpleNamespace(path=tmp_path)
+    ctx = JobContext(spec=JobSpec(series="path-iterator", rev="v5.1-6.12"), store=store,
+                     runner=FakeRunner(), progress=progress())
+    ctx.build = SimpleNamespace(bzimage=tmp_path / "bzImage")
+    ctx.suite = [load_suite("landlock"), load_suite("smoke")]
+    ctx.revision = SimpleNamespace(cmdline=["lsm=capability,bpf"])
+    req = _vm_request(ctx)
+    assert req.append == ["lsm=lockdown,capability,landlock,bpf", "lsm=capability,bpf"]
+    ctx.revision = None
+    assert _vm_request(ctx).append == ["lsm=lockdown,capability,landlock,bpf"]
