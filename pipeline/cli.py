@@ -56,8 +56,8 @@ def register(sub) -> None:
     p.add_argument("--shard", help="I/N: run only shard I of N (job j goes to j mod N + 1)")
     p.add_argument("--jobs", type=int, default=1, help="VMs in parallel (builds stay serial)")
     p.add_argument("--results", type=Path, default=None)
-    p.add_argument("--compare-base", action="store_true",
-                   help="compare each series job with the matrix's base job")
+    p.add_argument("--no-compare-base", dest="compare_base", action="store_false",
+                   help="do not compare each series job with the matrix's base job")
     p.set_defaults(func=cmd_matrix)
 
     p = sub.add_parser("merge", help="join shard results into one report")

@@ -66,7 +66,7 @@ def _finish(specs, ctxs, codes, root: Path, run_id: str, progress, compare_base:
     write_combined(run_dir, summaries, text, comparisons)
     progress.info(text)
     for c in comparisons:
-        progress.info(format_comparison(c))
+        progress.info(format_comparison(c, most=20))
     if len(summaries) < len(specs):
         progress.info(f"interrupted: {len(specs) - len(summaries)} job(s) never started")
     progress.info(f"results: {run_dir}")

@@ -88,7 +88,8 @@ def compare_jobs(a: JobSummary, b: JobSummary) -> Comparison:
     return cmp
 
 
-def format_comparison(cmp: Comparison) -> str:
+def format_comparison(cmp: Comparison, most: int | None = None) -> str:
+    """The comparison as text; `most` caps each section's list (the rest counted)."""
     lines = [f"compare {cmp.a} -> {cmp.b}"]
     sections = [("new failures", cmp.new_failures), ("fixed", cmp.fixes),
                 ("newly skipped", cmp.newly_skipped), ("newly flaky", cmp.newly_flaky),
@@ -97,7 +98,10 @@ def format_comparison(cmp: Comparison) -> str:
     for title, items in sections:
         if items:
             lines.append(f"{title} ({len(items)}):")
-            lines += [f"  {c.test}: {c.before or '-'} -> {c.after or '-'}" for c in items]
+            shown = items if most is None else items[:most]
+            lines += [f"  {c.test}: {c.before or '-'} -> {c.after or '-'}" for c in shown]
+            if len(shown) < len(items):
+                lines.append(f"  ... and {len(items) - len(shown)} more")
     for title, splats in (("new splats", cmp.new_splats), ("gone splats", cmp.gone_splats)):
         if splats:
             lines.append(f"{title} ({len(splats)}):")

@@ -95,3 +95,22 @@ def test_each_job_tests_right_after_its_build_and_ctrl_c_keeps_the_table(tmp_pat
     text = out.getvalue()
     assert "base/debian-6.12/bpf-gcc-default" in text and "never started" in text
     assert json.loads((tmp_path / "o2" / "run.json").read_text())["jobs"][0]["exit_code"] == 0
+
+
+def test_matrix_cli_compares_with_the_base_by_default():
+    import argparse
+
+    from pipeline import cli
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    assert parser.parse_args(["matrix", "m.yaml"]).compare_base is True
+    assert parser.parse_args(["matrix", "m.yaml", "--no-compare-base"]).compare_base is False
+
+
+def test_long_comparison_lists_are_capped():
+    from results.compare import Change, Comparison, format_comparison
+    cmp = Comparison("base", "series")
+    cmp.new_tests = [Change(f"t{i}", None, "pass") for i in range(30)]
+    text = format_comparison(cmp, most=20)
+    assert "t19: - -> pass" in text and "t20:" not in text and "... and 10 more" in text
+    assert "t29: - -> pass" in format_comparison(cmp)
