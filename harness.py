@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common.cli import install_signal_handlers, run_guarded  # noqa: E402,F401
+from common.cli import run_guarded  # noqa: E402
 from common.errors import EXIT_USAGE  # noqa: E402
 
 # Modules whose register(subparsers) adds subcommands, in help order.

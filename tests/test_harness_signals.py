@@ -1,10 +1,10 @@
-"""The CLI turns SIGTERM/SIGHUP into the Ctrl-C path, so teardown runs."""
+"""The entry points turn SIGTERM/SIGHUP into the Ctrl-C path, so teardown runs."""
 import os
 import signal
 
 import pytest
 
-import harness
+from common.cli import install_signal_handlers
 
 
 @pytest.fixture
@@ -18,6 +18,6 @@ def saved_handlers():
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_signals_raise_keyboardinterrupt(saved_handlers, sig):
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # as a shell's background job has it
-    harness.install_signal_handlers()          # re-exported from common.cli
+    install_signal_handlers()
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), sig)

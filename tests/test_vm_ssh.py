@@ -4,7 +4,7 @@ import paramiko
 import pytest
 
 from common.errors import BootError, InfraError
-from vm.ssh import HostKeyMismatch, PinFirstKeyPolicy, SSHSession
+from vm.ssh import HostKeyMismatch, NoPinnedKey, PinnedHostKeyPolicy, SSHSession
 
 
 def ed25519():
@@ -127,33 +127,42 @@ def make_session(errors=(), host_key=None, channels=(), expected=None):
         c = FakeClient(errs, key, chans, clock)
         made.append(c)
         return c
-    s = SSHSession("127.0.0.1", 2222, "root", ed25519(), PinFirstKeyPolicy(expected),
+    pinned = key if expected is None else expected     # the fresh VM's own key by default
+    s = SSHSession("127.0.0.1", 2222, "root", ed25519(), PinnedHostKeyPolicy(pinned),
                    client_factory=factory, clock=clock, sleep=clock.sleep)
     return s, clock, made
 
 
-def test_policy_pins_first_key_and_rejects_another():
+def test_policy_accepts_only_the_pinned_key():
     k1, k2 = ed25519(), ed25519()
-    policy = PinFirstKeyPolicy()
+    policy = PinnedHostKeyPolicy(k1)
     client = FakeClient([], k1, [], Clock())
     policy.missing_host_key(client, "[127.0.0.1]:2222", k1)
-    assert policy.pinned is k1
     assert client.get_host_keys().lookup("[127.0.0.1]:2222")["ssh-ed25519"] == k1
-    policy.missing_host_key(FakeClient([], k1, [], Clock()), "[127.0.0.1]:2222", k1)
     with pytest.raises(HostKeyMismatch):
         policy.missing_host_key(FakeClient([], k2, [], Clock()), "[127.0.0.1]:2222", k2)
 
 
-def test_policy_with_expected_key_refuses_any_other_from_the_start():
-    expected, other = ed25519(), ed25519()
-    policy = PinFirstKeyPolicy(expected)
-    with pytest.raises(HostKeyMismatch):
-        policy.missing_host_key(FakeClient([], other, [], Clock()), "h", other)
-    policy.missing_host_key(FakeClient([], expected, [], Clock()), "h", expected)
+def test_policy_trusts_nothing_before_a_key_is_pinned():
+    k = ed25519()
+    policy = PinnedHostKeyPolicy()
+    client = FakeClient([], k, [], Clock())
+    with pytest.raises(NoPinnedKey):
+        policy.missing_host_key(client, "h", k)
+    assert policy.pinned is None and client.get_host_keys().lookup("h") is None
 
 
-def test_policy_is_not_autoadd():
-    assert not isinstance(PinFirstKeyPolicy(), paramiko.AutoAddPolicy)
+def test_connect_retries_until_the_vm_key_is_pinned():
+    s, clock, made = make_session()
+    key = s.policy.pinned
+    s.policy.pinned = None
+
+    def alive():                          # the key file appears after two attempts
+        if len(made) == 2:
+            s.policy.pinned = key
+        return True
+    s.connect(deadline=100.0, alive=alive)
+    assert s.attempts == 3 and "NoPinnedKey" in s.last_error
 
 
 def test_connect_retries_with_growing_backoff_then_succeeds():

@@ -28,7 +28,7 @@ vm.probe.probe_accel(ProbeRequest(kernel, accel=None, timeout=25.0, cache=None,
                      key, seconds)
     kvm only when a short KVM boot reaches init in time; cached per host and
     kernel image in cache_dir()/vm/probe.json; `accel` forces the answer.
-vm.ssh.SSHSession, vm.ssh.PinFirstKeyPolicy: the paramiko layer (never AutoAddPolicy).
+vm.ssh.SSHSession, vm.ssh.PinnedHostKeyPolicy: the paramiko layer (only the fresh VM's own host key).
 
 CLI (vm/cli.py): `harness.py boot KERNEL [-- CMD...]`, `harness.py probe KERNEL`.
 """

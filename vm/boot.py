@@ -24,7 +24,7 @@ from common.errors import BootError, InfraError
 from .console import EXITED, NO_SSH, BootFailure, ConsoleCapture, classify_failure
 from .keys import load_public_key, new_client_key
 from .probe import ProbeRequest, ProbeResult, probe_accel
-from .ssh import ExecResult, PinFirstKeyPolicy, SSHSession
+from .ssh import ExecResult, PinnedHostKeyPolicy, SSHSession
 from .vng import find_vng, free_port, kernel_image, stop_group, vng_argv, vng_env
 
 KILL_GRACE = 15.0     # host waits this long past a guest-side timeout before cutting off
@@ -168,7 +168,7 @@ def start_vm(req: VMRequest, runner, *, probe: ProbeResult | None = None):
         start = time.monotonic()
         proc = runner.popen(argv, env=vng_env(vng, home), stdout=subprocess.PIPE)
         console = ConsoleCapture(proc.stdout, req.console_log)
-        session = SSHSession("127.0.0.1", port, req.user, key.pkey, PinFirstKeyPolicy())
+        session = SSHSession("127.0.0.1", port, req.user, key.pkey, PinnedHostKeyPolicy())
         vm = VM(req, probe, proc, console, session, port, argv)
         if req.run_timeout:
             timer = threading.Timer(req.run_timeout, _expire, args=(vm,))
@@ -202,7 +202,8 @@ def _wait_for_ssh(vm: VM, home: Path, start: float) -> None:
         "ssh_host_ed25519_key.pub"
 
     def alive() -> bool:
-        # vng writes the guest's host keys before qemu starts: pin that key
+        # vng writes the fresh guest's host keys before qemu starts: pin that key;
+        # until it is there, connections are refused and retried
         if vm.session.policy.pinned is None:
             vm.session.policy.pinned = load_public_key(host_key_file)
         if classify_failure(vm.console.lines(), timed_out=False) is not None:

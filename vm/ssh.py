@@ -23,17 +23,23 @@ class HostKeyMismatch(paramiko.SSHException):
     """The guest presented a different host key than the one pinned."""
 
 
-class PinFirstKeyPolicy(paramiko.MissingHostKeyPolicy):
-    """Accept exactly one host key: `expected` when given, else the first key seen;
-    every later connection must present that same key."""
+class NoPinnedKey(paramiko.SSHException):
+    """The fresh VM's host key is not known yet (vng has not written it): the
+    connection is refused and retried, never trusted on first use."""
 
-    def __init__(self, expected: paramiko.PKey | None = None):
-        self.pinned = expected
+
+class PinnedHostKeyPolicy(paramiko.MissingHostKeyPolicy):
+    """Accept exactly the host key the fresh VM was given (`pinned`, read from the
+    key file vng writes before qemu starts); any other key is refused, and no key
+    is accepted while none is pinned."""
+
+    def __init__(self, pinned: paramiko.PKey | None = None):
+        self.pinned = pinned
 
     def missing_host_key(self, client, hostname, key) -> None:
         if self.pinned is None:
-            self.pinned = key
-        elif key.get_name() != self.pinned.get_name() or key.asbytes() != self.pinned.asbytes():
+            raise NoPinnedKey(f"no host key pinned yet for {hostname}")
+        if key.get_name() != self.pinned.get_name() or key.asbytes() != self.pinned.asbytes():
             raise HostKeyMismatch(
                 f"host key of {hostname} changed: got {key.get_name()} "
                 f"{key.fingerprint}, pinned {self.pinned.get_name()} {self.pinned.fingerprint}")
@@ -61,7 +67,7 @@ class SSHSession:
     paramiko.SSHClient (tests pass a fake); `clock`/`sleep` are injectable too."""
 
     def __init__(self, host: str, port: int, user: str, pkey: paramiko.PKey,
-                 policy: PinFirstKeyPolicy, *, client_factory=paramiko.SSHClient,
+                 policy: PinnedHostKeyPolicy, *, client_factory=paramiko.SSHClient,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
         self.host, self.port, self.user, self.pkey = host, port, user, pkey
