@@ -84,5 +84,5 @@ def test_cover_letters_are_not_patches():
     from patches.source import is_cover_letter, load_patches
     s = find_series("path-iterator")
     items = load_patches(s, s.revision("v5.1-6.12"))
-    assert len(items) == 8 and not any(is_cover_letter(i.path) for i in items)
+    assert len(items) == 9 and not any(is_cover_letter(i.path) for i in items)
     assert items[0].subject.startswith("namei: Introduce new helper function")
