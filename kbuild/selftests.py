@@ -2,6 +2,8 @@
 clang-19 against a built kernel, and the quick kselftest install path."""
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -110,13 +112,15 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
         if not (obj / "vmlinux").is_file():
             raise BuildError(f"no vmlinux in the kernel build dir of {fam.name}",
                              hint="build the kernel (with DEBUG_INFO_BTF) first")
-        _sync_output(runner, req.tree, fam, out)
+        incremental = _sync_output(runner, req.tree, fam, out)
         out.mkdir(parents=True, exist_ok=True)      # the tools' Makefile.include wants it
         argv = (NICE if req.nice else []) + [
             "make", "-C", str(req.tree / BPF_DIR), f"-j{req.jobs}",
             f"OUTPUT={out}/", f"KBUILD_OUTPUT={obj}", f"VMLINUX_BTF={obj / 'vmlinux'}",
         ] + llvm_vars(req.llvm_suffix) + list(req.targets)
         res = runner.run(argv, env=build_env(req.tree, False), log=log, timeout=req.timeout)
+        if res.returncode != 0 and incremental and _stale_output(log):
+            res = _rebuild_clean(runner, argv, req, fam, out, log)
     text = log.read_text(errors="replace") if log.exists() else ""
     if res.returncode != 0:
         if progress:
@@ -138,14 +142,37 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
     return SelftestsResult(art, key, False, time.monotonic() - t0, art / "build.log", applied)
 
 
-def _sync_output(runner, tree: Path, fam: Family, out: Path) -> None:
+def _sync_output(runner, tree: Path, fam: Family, out: Path) -> bool:
     """The selftests' dependency files name headers by absolute path, so objects
     built in another worktree cannot be trusted: start that output afresh. In the
-    same worktree, srcsync marks what changed since it was built."""
+    same worktree, srcsync marks what changed since it was built. True when the
+    build goes on from an earlier output."""
     if srcsync.record_tree(fam.selftests_sources) not in (None, str(tree)):
         shutil.rmtree(out, ignore_errors=True)
         srcsync.forget(fam.selftests_sources)
+    incremental = out.is_dir() and any(out.iterdir())
     srcsync.sync(runner, tree, fam.selftests_sources, (fam.sources,))
+    return incremental
+
+
+# make's own complaint when an earlier output's .d files name generated headers
+# (e.g. `atomics.lskel.h`) by a path that has no rule any more
+_STALE_DEP = re.compile(r"No rule to make target '[^']*\.(?:l?skel|subskel)\.h'")
+
+
+def _stale_output(log: Path) -> bool:
+    """Did an incremental build fail on the earlier output itself, not on code?"""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return bool(_STALE_DEP.search(text)) and not first_errors(text.splitlines())
+
+
+def _rebuild_clean(runner, argv, req: SelftestsRequest, fam: Family, out: Path, log: Path):
+    """Keep the failed incremental log, then build again from an empty output."""
+    os.replace(log, log.with_name("selftests-build.incremental.log"))
+    shutil.rmtree(out, ignore_errors=True)
+    srcsync.forget(fam.selftests_sources)
+    out.mkdir(parents=True, exist_ok=True)
+    return runner.run(argv, env=build_env(req.tree, False), log=log, timeout=req.timeout)
 
 
 def _relative_errors(errs: list[FileError]) -> list[FileError]:

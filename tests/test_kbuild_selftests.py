@@ -143,3 +143,39 @@ def test_kselftest_install_path(tmp_path):
                         FakeRunner().on(lambda a: a[-1] == "headers")
                         .on("make", returncode=2,
                             stdout="size/get_size.c:3:1: error: boom\n"))
+
+
+STALE = ("make: *** No rule to make target 'atomics.lskel.h', needed by "
+         "'/out/atomics.test.o'.  Stop.\n")
+
+
+def test_stale_incremental_output_is_rebuilt_from_clean(tree):
+    build_selftests(sreq(tree), base_runner(effect=fake_selftests_make))
+    runs = []
+
+    def stale_then_ok(argv):
+        out = out_dir(argv)
+        runs.append(sorted(p.name for p in out.iterdir()))
+        if len(runs) > 1:
+            fake_selftests_make(argv)
+
+    fr = FakeRunner()
+    fr.on(lambda a: len(a) == 2 and a[1] == "--version", stdout="tool 1\n")
+    fr.on("rev-parse HEAD", stdout="b" * 40 + "\n").on("status --porcelain", stdout="")
+    fr.on("ls-files -z", stdout="").on("--name-only -z", stdout="")
+    fr.on(lambda a: "make" in a and not runs, returncode=2, stdout=STALE, effect=stale_then_ok)
+    fr.on(lambda a: "make" in a, effect=stale_then_ok)
+    res = build_selftests(sreq(tree), fr)
+    assert len(runs) == 2 and "test_progs" in runs[0] and runs[1] == []
+    assert (res.artifacts_dir / "bpf" / "test_progs").is_file()
+    fam = Family("linux-bpf-gcc")
+    assert "atomics.lskel.h" in (fam.root / "selftests-build.incremental.log").read_text()
+
+
+def test_code_errors_in_an_incremental_build_are_not_retried(tree):
+    build_selftests(sreq(tree), base_runner(effect=fake_selftests_make))
+    fr = base_runner(make_rc=2, make_out=LOG.read_text())
+    fr.rules[1] = (fr.rules[1][0], 0, "c" * 40 + "\n", "", False, None)
+    with pytest.raises(SelftestsBuildError):
+        build_selftests(sreq(tree), fr)
+    assert sum("make" in c["argv"] and "-C" in c["argv"] for c in fr.calls) == 1
