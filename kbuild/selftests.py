@@ -118,9 +118,14 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
             "make", "-C", str(req.tree / BPF_DIR), f"-j{req.jobs}",
             f"OUTPUT={out}/", f"KBUILD_OUTPUT={obj}", f"VMLINUX_BTF={obj / 'vmlinux'}",
         ] + llvm_vars(req.llvm_suffix) + list(req.targets)
-        res = runner.run(argv, env=build_env(req.tree, False), log=log, timeout=req.timeout)
+
+        def make():
+            return runner.run(argv, env=build_env(req.tree, False), log=log,
+                              timeout=req.timeout)
+        res = make()
         if res.returncode != 0 and incremental and _stale_output(log):
-            res = _rebuild_clean(runner, argv, req, fam, out, log)
+            _restart_output(fam, out, log)
+            res = make()
     text = log.read_text(errors="replace") if log.exists() else ""
     if res.returncode != 0:
         if progress:
@@ -166,13 +171,12 @@ def _stale_output(log: Path) -> bool:
     return bool(_STALE_DEP.search(text)) and not first_errors(text.splitlines())
 
 
-def _rebuild_clean(runner, argv, req: SelftestsRequest, fam: Family, out: Path, log: Path):
-    """Keep the failed incremental log, then build again from an empty output."""
+def _restart_output(fam: Family, out: Path, log: Path) -> None:
+    """Keep the failed incremental log and empty the output for one clean build."""
     os.replace(log, log.with_name("selftests-build.incremental.log"))
     shutil.rmtree(out, ignore_errors=True)
     srcsync.forget(fam.selftests_sources)
     out.mkdir(parents=True, exist_ok=True)
-    return runner.run(argv, env=build_env(req.tree, False), log=log, timeout=req.timeout)
 
 
 def _relative_errors(errs: list[FileError]) -> list[FileError]:

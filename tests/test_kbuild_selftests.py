@@ -31,11 +31,17 @@ def tree(tmp_path):
     return t
 
 
-def base_runner(make_rc=0, make_out="", effect=None):
+def git_runner(head="a" * 40):
+    """Tool versions and a clean tree at `head`; a new head is a new selftests key."""
     fr = FakeRunner()
     fr.on(lambda a: len(a) == 2 and a[1] == "--version", stdout="tool 1\n")
-    fr.on("rev-parse HEAD", stdout="a" * 40 + "\n").on("status --porcelain", stdout="")
+    fr.on("rev-parse HEAD", stdout=head + "\n").on("status --porcelain", stdout="")
     fr.on("ls-files -z", stdout="").on("--name-only -z", stdout="")
+    return fr
+
+
+def base_runner(make_rc=0, make_out="", effect=None, head="a" * 40):
+    fr = git_runner(head)
     fr.on(lambda a: "make" in a, returncode=make_rc, stdout=make_out, effect=effect)
     return fr
 
@@ -159,10 +165,7 @@ def test_stale_incremental_output_is_rebuilt_from_clean(tree):
         if len(runs) > 1:
             fake_selftests_make(argv)
 
-    fr = FakeRunner()
-    fr.on(lambda a: len(a) == 2 and a[1] == "--version", stdout="tool 1\n")
-    fr.on("rev-parse HEAD", stdout="b" * 40 + "\n").on("status --porcelain", stdout="")
-    fr.on("ls-files -z", stdout="").on("--name-only -z", stdout="")
+    fr = git_runner("b" * 40)
     fr.on(lambda a: "make" in a and not runs, returncode=2, stdout=STALE, effect=stale_then_ok)
     fr.on(lambda a: "make" in a, effect=stale_then_ok)
     res = build_selftests(sreq(tree), fr)
@@ -174,8 +177,7 @@ def test_stale_incremental_output_is_rebuilt_from_clean(tree):
 
 def test_code_errors_in_an_incremental_build_are_not_retried(tree):
     build_selftests(sreq(tree), base_runner(effect=fake_selftests_make))
-    fr = base_runner(make_rc=2, make_out=LOG.read_text())
-    fr.rules[1] = (fr.rules[1][0], 0, "c" * 40 + "\n", "", False, None)
+    fr = base_runner(make_rc=2, make_out=LOG.read_text(), head="c" * 40)
     with pytest.raises(SelftestsBuildError):
         build_selftests(sreq(tree), fr)
     assert sum("make" in c["argv"] and "-C" in c["argv"] for c in fr.calls) == 1
