@@ -58,12 +58,12 @@ def _runner_and_root(args):
     return Runner(verbose=args.verbose), args.results or default_root()
 
 
-def _run_spec(args):
+def _run_spec(args, kind: str = "bisect"):
     from pipeline.run import run_job
     from pipeline.stages import STAGES
     runner, root = _runner_and_root(args)
     progress = Progress()
-    run_id = new_run_id("bisect")
+    run_id = new_run_id(kind)
 
     def run(spec):
         return run_job(spec, STAGES, runner, progress, root, run_id=run_id)
@@ -158,6 +158,6 @@ def cmd_revisions(args) -> int:
     from .revisions import revisions_table
     if not args.series:
         raise UsageError("revisions needs SERIES")
-    run, out = _run_spec(args)
+    run, out = _run_spec(args, "revisions")
     return revisions_table(args.series.split("@")[0], _base_spec(args), run, out,
                            Runner(verbose=args.verbose))
