@@ -171,6 +171,7 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
         if not dotconfig.is_file() or dotconfig.read_text() != config_text:
             atomic_write(dotconfig, config_text)
         _unlink(log)
+        remake_objects(obj, targets)
         stats = fam.load_stats()
         argv = make_argv(req, tc, obj, make_flags(req, tc), targets)
         env = build_env(req.tree, req.ccache)
@@ -190,6 +191,23 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
         return cache.store(key, _artifact_files(req, obj, log, wjson),
                            {"modules": mods} if mods else None,
                            {"family": fam.name, "tree": str(req.tree)})
+
+
+OBJECT_SUFFIXES = (".o", ".s", ".i", ".lst")
+
+
+def remake_objects(obj: Path, targets: list[str]) -> list[Path]:
+    """Remove the named single-file targets (`fs/namei.o`) from the build dir, so make
+    compiles them again and prints their warnings again: an up-to-date object prints
+    nothing, and a warning criterion would then see a clean build. Returns what was
+    removed."""
+    gone = []
+    for t in targets:
+        p = obj / t
+        if t.endswith(OBJECT_SUFFIXES) and p.is_file():
+            p.unlink()
+            gone.append(p)
+    return gone
 
 
 def sync_sources(runner, tree: Path, fam: Family, progress=None) -> None:

@@ -214,3 +214,16 @@ def test_stats_give_the_next_build_an_expected_count(tree, config):
     build_kernel(req(tree, config), runner(make_out=out))
     stats = Family("linux-small-gcc").load_stats()
     assert stats["objects"] == 60 and stats["per_object"] >= 0
+
+
+def test_named_object_targets_are_removed_so_make_recompiles_them(tmp_path):
+    """An up-to-date fs/namei.o prints no warnings; a warning bisect over `--target
+    fs/namei.o` steps would then call a step with the warning good."""
+    from kbuild.build import remake_objects
+    (tmp_path / "fs").mkdir()
+    (tmp_path / "fs/namei.o").write_text("old object")
+    (tmp_path / "fs/inode.o").write_text("not named")
+    gone = remake_objects(tmp_path, ["fs/namei.o", "fs/", "bzImage", "fs/missing.o"])
+    assert gone == [tmp_path / "fs/namei.o"]
+    assert not (tmp_path / "fs/namei.o").exists()
+    assert (tmp_path / "fs/inode.o").exists() and (tmp_path / "fs").is_dir()
