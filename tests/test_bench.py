@@ -318,3 +318,26 @@ def test_machine_facts():
     assert accel_of([J("tcg", "KVM probe failed"), J(None, None), J("tcg", "again")]) == {
         "accel": "tcg", "reason": "tcg: KVM probe failed"}
     assert accel_of([])["accel"] is None
+
+
+# What `harness.py bisect` printed to the bench (no TTY, so no live step lines):
+# the end of bench/out/logs/12-bisect.log of the 2026-11-23 17:02 run.
+BISECT_SUMMARY_ONLY = """\
+bisect over the patches of path-iterator@v5-6.12: found
+first bad candidate: 2
+first bad: 2 patches: landlock: Use path_walk_parent()
+evidence:    fs/namei.c:2002: warning: Function parameter or struct member 'path' not described in '__path_walk_parent' (fail:runs 1:1)
+steps: 4
+  5 patches: selftests/bpf: Path walk example: bad fail:runs 1:1 (build 0.1s)
+  0 patches: base: good fail:runs 0:1 (build 29.2s)
+  2 patches: landlock: Use path_walk_parent(): bad fail:runs 1:1 (build 24.7s)
+  1 patches: namei: Introduce new helper function path_walk_parent(): good fail:runs 0:1 (build 19.6s)
+bisect log: /work/main/bench/out/results/20261123-165420-bisect/bisect.log
+"""
+
+
+def test_parse_bisect_output_reads_the_summary_steps():
+    out = parse_bisect_output(BISECT_SUMMARY_ONLY)
+    assert out.visited == [5, 0, 2, 1]
+    assert out.steps == 4
+    assert step_count(out.visited) == (4, False)
