@@ -23,8 +23,7 @@ PATCHES = 5
 CRITERION = "warning:__path_walk_parent"
 OBJ = "fs/namei.o"
 W1 = ["--make-flag", "W=1", "--target", OBJ]
-STEP_RE = re.compile(r"^step \d+ \((\d+) patches", re.M)         # live progress lines
-SUMMARY_STEP_RE = re.compile(r"^\s+(\d+) patches: ", re.M)         # the summary's step list
+STEP_RE = re.compile(r"^\s+(\d+) patches: ")        # a step in the summary after 'steps: N'
 FIRST_BAD_RE = re.compile(r"^first bad: (.+)$", re.M)
 STEPS_RE = re.compile(r"^steps: (\d+)$", re.M)
 
@@ -43,10 +42,9 @@ def parse_bisect_output(text: str) -> BisectOutcome:
     steps = STEPS_RE.search(text)
     if bad is None or steps is None:
         raise InfraError("the bisect printed no 'first bad:' or 'steps:' line")
-    visited = [int(n) for n in STEP_RE.findall(text)]
-    if not visited:     # without a TTY only the summary lists the steps, in order
-        after = text[steps.end():].splitlines()[1:1 + int(steps.group(1))]
-        visited = [int(m.group(1)) for m in map(SUMMARY_STEP_RE.match, after) if m]
+    # the summary lists the steps in order (live step lines appear only on a TTY)
+    after = text[steps.end():].splitlines()[1:1 + int(steps.group(1))]
+    visited = [int(m.group(1)) for m in map(STEP_RE.match, after) if m]
     return BisectOutcome(0.0, visited, bad.group(1).strip(), int(steps.group(1)))
 
 

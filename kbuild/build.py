@@ -204,7 +204,8 @@ def remake_objects(obj: Path, targets: list[str]) -> list[Path]:
     gone = []
     for t in targets:
         p = obj / t
-        if t.endswith(OBJECT_SUFFIXES) and p.is_file():
+        inside = p.resolve().is_relative_to(obj.resolve())    # never `../x.o`
+        if t.endswith(OBJECT_SUFFIXES) and inside and p.is_file():
             p.unlink()
             gone.append(p)
     return gone

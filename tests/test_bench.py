@@ -275,14 +275,17 @@ BISECT_OUT = """\
 bisect path-iterator@v5-6.12 patches 0..5 criterion warning:__path_walk_parent
 step 5 (5 patches: selftests/bpf: Add tests): bad fail:runs 1:1 build 0.4s - fs/namei.c:2002: warning
 step 0 (0 patches: base): good fail:runs 0:1 build 80.0s - no matching warning
-step 3 (3 patches: bpf: Introduce path iterator): bad fail:runs 1:1 build 20.0s - w
-step 1 (1 patches: namei: Introduce new helper function path_walk_parent()): bad fail:runs 1:1 build 9.0s - w
 
 bisect over the patches of path-iterator@v5-6.12: found
 first bad candidate: 1
 first bad: 1 patches: namei: Introduce new helper function path_walk_parent()
 evidence: w (fail:runs 1:1)
 steps: 4
+  5 patches: selftests/bpf: Add tests: bad fail:runs 1:1 (build 0.4s)
+  0 patches: base: good fail:runs 0:1 (build 80.0s)
+  3 patches: bpf: Introduce path iterator: bad fail:runs 1:1 (build 20.0s)
+  1 patches: namei: Introduce new helper function path_walk_parent(): bad fail:runs 1:1 (build 9.0s)
+bisect log: results/x-bisect/bisect.log
 """
 
 

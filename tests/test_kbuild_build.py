@@ -220,10 +220,28 @@ def test_named_object_targets_are_removed_so_make_recompiles_them(tmp_path):
     """An up-to-date fs/namei.o prints no warnings; a warning bisect over `--target
     fs/namei.o` steps would then call a step with the warning good."""
     from kbuild.build import remake_objects
-    (tmp_path / "fs").mkdir()
-    (tmp_path / "fs/namei.o").write_text("old object")
-    (tmp_path / "fs/inode.o").write_text("not named")
-    gone = remake_objects(tmp_path, ["fs/namei.o", "fs/", "bzImage", "fs/missing.o"])
-    assert gone == [tmp_path / "fs/namei.o"]
-    assert not (tmp_path / "fs/namei.o").exists()
-    assert (tmp_path / "fs/inode.o").exists() and (tmp_path / "fs").is_dir()
+    (tmp_path / "outside.o").write_text("not in the build dir")
+    obj = tmp_path / "obj"
+    (obj / "fs").mkdir(parents=True)
+    (obj / "fs/namei.o").write_text("old object")
+    (obj / "fs/inode.o").write_text("not named")
+    gone = remake_objects(obj, ["fs/namei.o", "fs/", "bzImage", "fs/missing.o", "../outside.o"])
+    assert gone == [obj / "fs/namei.o"]
+    assert not (obj / "fs/namei.o").exists()
+    assert (obj / "fs/inode.o").exists() and (obj / "fs").is_dir()
+    assert (tmp_path / "outside.o").exists()
+
+
+def test_a_second_target_build_recompiles_the_named_object(tree, config):
+    """Through build_kernel: make must not find the object of an earlier build."""
+    seen = []
+
+    def make(argv):
+        o = obj_of(argv) / "fs/namei.o"
+        seen.append(o.exists())
+        o.parent.mkdir(parents=True, exist_ok=True)
+        o.write_text("object")
+    build_kernel(req(tree, config, targets=["fs/namei.o"]), runner(make_effect=make))
+    build_kernel(req(tree, config, targets=["fs/namei.o"], w1=True),
+                 runner(make_effect=make))
+    assert seen == [False, False]
