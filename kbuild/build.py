@@ -38,6 +38,7 @@ class BuildRequest:
     jobs: int = 0                       # 0: the number of CPUs
     w1: bool = False                    # W=1
     sparse: bool = False                # C=1
+    make_flags: list[str] = field(default_factory=list)  # VAR=value, after ARCH and LLVM
     targets: list[str] = field(default_factory=list)   # empty: the default build
     ccache: bool = True
     nice: bool = True
@@ -65,11 +66,12 @@ class BuildResult:
 
 def make_flags(req: BuildRequest, tc: Toolchain) -> list[str]:
     flags = [f"ARCH={req.arch}"] + tc.make_vars()
-    if req.w1:
+    given = {f.partition("=")[0] for f in req.make_flags}
+    if req.w1 and "W" not in given:
         flags.append("W=1")
-    if req.sparse:
+    if req.sparse and "C" not in given:
         flags.append("C=1")
-    return flags
+    return flags + list(req.make_flags)
 
 
 def build_env(tree: Path, ccache: bool) -> dict[str, str]:
