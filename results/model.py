@@ -78,17 +78,21 @@ class Splat:
     excerpt: list[str] = field(default_factory=list)
     line: int | None = None
     test: str | None = None  # the test running when it appeared
+    known: str = ""          # the splat list's reason when the tree lists it as known
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "title": self.title, "fingerprint": self.fingerprint,
-                "frames": self.frames, "excerpt": self.excerpt, "line": self.line,
-                "test": self.test}
+        d = {"kind": self.kind, "title": self.title, "fingerprint": self.fingerprint,
+             "frames": self.frames, "excerpt": self.excerpt, "line": self.line,
+             "test": self.test}
+        if self.known:
+            d["known"] = self.known
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Splat":
         return cls(kind=d["kind"], title=d["title"], fingerprint=d["fingerprint"],
                    frames=list(d.get("frames", [])), excerpt=list(d.get("excerpt", [])),
-                   line=d.get("line"), test=d.get("test"))
+                   line=d.get("line"), test=d.get("test"), known=d.get("known", ""))
 
 
 @dataclass
@@ -107,13 +111,10 @@ class ParsedLog:
             yield from t.walk()
 
     def counts(self) -> dict[str, int]:
-        """Counts over leaf tests (a test with subtests counts through its subtests)."""
-        counts: dict[str, int] = {}
-        for _, t in self.flat():
-            if t.subtests:
-                continue
-            counts[t.status.value] = counts.get(t.status.value, 0) + 1
-        return counts
+        """Counts over the tests' verdicts (results/verdicts.py): every leaf, and a
+        parent that failed on its own while its subtests passed."""
+        from .verdicts import counts_of, test_verdicts
+        return counts_of(test_verdicts(self.tests))
 
     def to_dict(self) -> dict:
         return {"format": self.format, "complete": self.complete,

@@ -33,6 +33,7 @@ from common.fsutil import REPO_ROOT, atomic_write, read_json, write_json
 from common.stage import RUNNING, SKIPPED, STAGES, StageResult
 
 from .model import ParsedLog, Splat, TestResult
+from .splatlist import KnownSplat, mark_known
 
 SAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
 
@@ -55,10 +56,35 @@ def now_iso() -> str:
 
 
 @dataclass
+class GroupTiming:
+    """One group the runner ran: what the harness measured for it."""
+
+    label: str
+    duration: float                  # seconds, measured by the harness
+    tests: list[str] = field(default_factory=list)   # top-level tests it reported
+    retry_of: str | None = None
+
+    def to_dict(self) -> dict:
+        d = {"label": self.label, "duration": round(self.duration, 3), "tests": self.tests}
+        return d | ({"retry_of": self.retry_of} if self.retry_of else {})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GroupTiming":
+        return cls(d["label"], float(d.get("duration", 0.0)), list(d.get("tests", [])),
+                   d.get("retry_of"))
+
+
+@dataclass
 class SuiteRecord:
     name: str
     parsed: ParsedLog
     raw: str | None = None           # raw log path relative to the job dir
+    groups: list[GroupTiming] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float | None:
+        """The measured time of its groups, None when none was recorded."""
+        return sum(g.duration for g in self.groups) if self.groups else None
 
 
 @dataclass
@@ -82,11 +108,9 @@ class JobSummary:
                 yield from t.walk(s.name)
 
     def counts(self) -> dict[str, int]:
-        total: dict[str, int] = {}
-        for s in self.suites:
-            for k, v in s.parsed.counts().items():
-                total[k] = total.get(k, 0) + v
-        return total
+        """Counts over the job's test verdicts (results/verdicts.py)."""
+        from .verdicts import job_counts
+        return job_counts(self)
 
 
 class JobStore:
@@ -101,6 +125,7 @@ class JobStore:
         self.started = now_iso()
         self.state = RUNNING
         self.exit_code: int | None = None
+        self.known_splats: list[KnownSplat] = []
 
     @classmethod
     def create(cls, root: Path, run_id: str, job_parts: list[str]) -> "JobStore":
@@ -142,15 +167,29 @@ class JobStore:
             seen = seen or name == after
         self._flush()
 
-    def add_suite(self, name: str, parsed: ParsedLog, raw: str | None = None) -> None:
+    def use_splat_list(self, entries: list[KnownSplat]) -> None:
+        """The tree's known splats (results/splatlist.py): splats they list, now
+        and later, are marked known and do not fail the job."""
+        self.known_splats = list(entries)
+        mark_known(self.splats, self.known_splats)
+        for rec in self.suites:
+            mark_known(rec.parsed.splats, self.known_splats)
+        self._flush()
+
+    def add_suite(self, name: str, parsed: ParsedLog, raw: str | None = None,
+                  groups: list[GroupTiming] | None = None) -> None:
+        """Record a suite's results; `groups`: what the harness measured for each
+        group it ran (the durations JUnit and KTAP report)."""
+        mark_known(parsed.splats, self.known_splats)
         self.suites = [s for s in self.suites if s.name != name]
-        self.suites.append(SuiteRecord(name, parsed, raw))
+        self.suites.append(SuiteRecord(name, parsed, raw, list(groups or [])))
         write_json(self.file(f"parsed/{safe(name)}.json"), parsed.to_dict())
         self.splats.extend(s for s in parsed.splats
                            if s.fingerprint not in {x.fingerprint for x in self.splats})
         self._flush()
 
     def add_splats(self, splats: list[Splat]) -> None:
+        mark_known(splats, self.known_splats)
         known = {s.fingerprint for s in self.splats}
         self.splats.extend(s for s in splats if s.fingerprint not in known)
         self._flush()
@@ -172,15 +211,28 @@ class JobStore:
 
 
 def summary_to_dict(s: JobSummary) -> dict:
+    from .verdicts import failing
     return {
         "job": s.job, "state": s.state, "exit_code": s.exit_code,
         "started": s.started, "ended": s.ended,
         "stages": [st.to_dict() for st in s.stages],
         "counts": s.counts(),
-        "suites": [{"name": x.name, "raw": x.raw, "parsed": x.parsed.to_dict()}
-                   for x in s.suites],
+        "failing": [v.path for v in failing(s)],
+        "suites": [_suite_dict(x) for x in s.suites],
         "splats": [sp.to_dict() for sp in s.splats],
     }
+
+
+def _suite_dict(rec: SuiteRecord) -> dict:
+    d = {"name": rec.name, "raw": rec.raw, "parsed": rec.parsed.to_dict()}
+    if rec.groups:
+        d["groups"] = [g.to_dict() for g in rec.groups]
+    return d
+
+
+def _suite_of(d: dict) -> SuiteRecord:
+    return SuiteRecord(d["name"], ParsedLog.from_dict(d["parsed"]), d.get("raw"),
+                       [GroupTiming.from_dict(g) for g in d.get("groups", [])])
 
 
 def load_job(path: Path) -> JobSummary:
@@ -197,8 +249,7 @@ def load_job(path: Path) -> JobSummary:
     state = d.get("state", "incomplete")
     if state == RUNNING:
         state = "incomplete"
-    suites = [SuiteRecord(x["name"], ParsedLog.from_dict(x["parsed"]), x.get("raw"))
-              for x in d.get("suites", [])]
+    suites = [_suite_of(x) for x in d.get("suites", [])]
     return JobSummary(job=d.get("job", path.name), state=state, exit_code=d.get("exit_code"),
                       stages=[StageResult.from_dict(x) for x in d.get("stages", [])],
                       suites=suites, splats=[Splat.from_dict(x) for x in d.get("splats", [])],
