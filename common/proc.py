@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from .errors import InfraError, StageTimeout
 
@@ -194,3 +194,14 @@ class FakeRunner:
                     raise error(f"command failed with exit {rc}: {fmt_cmd(argv)}\n{err}")
                 return Result(argv, rc, out, err)
         raise AssertionError(f"FakeRunner: no rule for {argv}")
+
+
+@runtime_checkable
+class ProcessRunner(Protocol):
+    """The seam every subprocess goes through: Runner runs for real, FakeRunner
+    answers from a table. Stages take this type, never subprocess."""
+
+    verbose: bool
+
+    def run(self, argv: Sequence[str], *, cwd=None, env=None, timeout=None, log=None,
+            check: bool = False, input=None, error: type = InfraError) -> Result: ...

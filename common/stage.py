@@ -2,28 +2,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .errors import EXIT_PASS
 
 STAGES = ["apply", "config", "build", "selftests-build", "boot", "test", "results"]
 
-OK = "ok"
-FAILED = "failed"
-SKIPPED = "skipped"
-CACHED = "cached"      # ok, reused from a previous run with the same key
-RUNNING = "running"
-NOT_RUN = "not-run"     # the job could not run for an expected reason
+class StageStatus(StrEnum):
+    """How a stage ended (a str: summary.json keeps the plain words)."""
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CACHED = "cached"      # ok, reused from a previous run with the same key
+    RUNNING = "running"
+    NOT_RUN = "not-run"    # the job could not run for an expected reason
+
+
+OK, FAILED, SKIPPED = StageStatus.OK, StageStatus.FAILED, StageStatus.SKIPPED
+CACHED, RUNNING, NOT_RUN = StageStatus.CACHED, StageStatus.RUNNING, StageStatus.NOT_RUN
 
 
 @dataclass
 class StageResult:
     name: str
-    status: str                 # ok, cached, failed, skipped, running
+    status: StageStatus
     duration: float = 0.0
     detail: str = ""            # one line for the table; the error text when it failed
     exit_code: int = EXIT_PASS
     log: str | None = None      # path of the stage log, relative to the job dir
     data: dict = field(default_factory=dict)   # stage-specific facts (key, counts, ...)
+
+    def __post_init__(self):
+        self.status = StageStatus(self.status)
 
     @property
     def ok(self) -> bool:
@@ -36,6 +46,6 @@ class StageResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> "StageResult":
-        return cls(name=d["name"], status=d["status"], duration=d.get("duration", 0.0),
+        return cls(name=d["name"], status=StageStatus(d["status"]), duration=d.get("duration", 0.0),
                    detail=d.get("detail", ""), exit_code=d.get("exit_code", 0),
                    log=d.get("log"), data=dict(d.get("data", {})))

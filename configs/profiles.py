@@ -75,9 +75,9 @@ def load_profile(name: str) -> Profile:
     if not isinstance(drops, list) or not all(isinstance(d, str) for d in drops):
         raise InputError("allow_drop must be a list of symbol names", path=sp,
                          line=line_of(data, "allow_drop"))
-    return Profile(Path(sp).stem, base, list(frags), dict(params),
-                   str(data.get("description", "")), sp,
-                   [d.removeprefix("CONFIG_") for d in drops])
+    return Profile(name=Path(sp).stem, base=base, fragments=list(frags), params=dict(params),
+                   description=str(data.get("description", "")), path=sp,
+                   allow_drop=[d.removeprefix("CONFIG_") for d in drops])
 
 
 def _tree_fragments(name: str, tree: Path, arch: str) -> list[Fragment]:
@@ -110,6 +110,23 @@ def resolve_fragment(name: str, tree: Path, params: dict) -> list[Fragment]:
         if cand.is_file():
             return [load_fragment(cand, params, name=name)]
     raise InputError(f"unknown fragment '{name}'",
+                     hint=f"known fragments: {', '.join(list_fragments())}")
+
+
+def check_fragment(name: str, where: str | None = None) -> None:
+    """That `name` names a fragment (the check phase: no tree needed yet). Fragments
+    read from the tree are checked when the config stage reads them."""
+    if name in TREE_FRAGMENTS or name.startswith("tree:"):
+        return
+    direct = Path(name)
+    if direct.suffix in (".config", ".j2"):
+        if direct.is_file():
+            return
+        raise InputError(f"fragment file '{name}' does not exist", path=where)
+    if any(c.is_file() for c in (FRAGMENTS_DIR / f"{name}.config",
+                                  FRAGMENTS_DIR / f"{name}.config.j2")):
+        return
+    raise InputError(f"unknown fragment '{name}'", path=where,
                      hint=f"known fragments: {', '.join(list_fragments())}")
 
 
