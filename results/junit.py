@@ -1,72 +1,132 @@
-"""JUnit XML in the GitLab/Jenkins conventions: one <testsuite> per suite (test binary
-or series), one <testcase> per leaf test (test, or test/subtest), failure text inside."""
+"""JUnit XML in the GitLab/Jenkins conventions, from a job's verdicts
+(results/verdicts.py): one <testsuite> per suite (test binary or series), one
+<testcase> per verdict (a leaf test, test/subtest, or a test that failed on its
+own after its subtests passed), failure text inside.
+
+A splat adds `<failure type="splat">` to the test case that was running, its
+excerpt in `system-err`; with no such test case it becomes a case of its own
+(`splat-<fingerprint>`). A known splat (the tree's splat list) is written the
+same way without the failure. Times are the runner's per test, or the group
+time the harness measured when the group ran that test alone; a case with
+neither has no `time`.
+"""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .model import Status, TestResult
-from .store import SuiteRecord
+from .model import Status
+from .store import JobSummary, SuiteRecord
+from .verdicts import JOB_SPLATS, Verdict, job_verdicts
 
 BAD_AS_ERROR = (Status.TIMEOUT, Status.ERROR, Status.MISSING)
+COUNTED = {"failure": "failures", "error": "errors", "skipped": "skipped"}
 
 
-def _leaves(test: TestResult, prefix: str = ""):
-    path = f"{prefix}/{test.name}" if prefix else test.name
-    if not test.subtests:
-        yield path, test
-        return
-    for sub in test.subtests:
-        yield from _leaves(sub, path)
-
-
-def _case(suite: str, path: str, t: TestResult) -> ET.Element:
-    top, _, rest = path.partition("/")
+def _new_case(suite: str, rel: str, duration: float | None) -> ET.Element:
+    top, _, rest = rel.partition("/")
     classname = f"{suite}.{top}" if rest else suite
-    case = ET.Element("testcase", classname=classname, name=rest or top,
-                      time=f"{t.duration or 0:.3f}")
-    text = "\n".join(t.log[-200:])
-    reason = t.reason or t.status.value
-    if t.status == Status.FAIL:
-        el = ET.SubElement(case, "failure", message=reason, type="fail")
-        el.text = text
-    elif t.status in BAD_AS_ERROR:
-        el = ET.SubElement(case, "error", message=reason, type=t.status.value)
-        el.text = text
-    elif t.status == Status.SKIP:
-        ET.SubElement(case, "skipped", message=t.reason or "skipped")
-    elif t.status == Status.FLAKY:
-        el = ET.SubElement(case, "flakyFailure", message=f"flaky: runs {','.join(t.runs)}",
-                           type="flaky")
-        el.text = text
-    elif text:
-        ET.SubElement(case, "system-out").text = text
+    case = ET.Element("testcase", classname=classname, name=rest or top)
+    if duration is not None:
+        case.set("time", f"{duration:.3f}")
     return case
 
 
-def suite_element(rec: SuiteRecord, prefix: str = "") -> ET.Element:
-    name = f"{prefix}{rec.name}"
-    cases = [_case(name, p, t) for top in rec.parsed.tests for p, t in _leaves(top)]
+def _outcome(case: ET.Element, v: Verdict) -> None:
+    text = "\n".join(v.log[-200:])
+    reason = v.reason or v.status.value
+    if v.status == Status.FAIL:
+        ET.SubElement(case, "failure", message=reason, type="fail").text = text
+    elif v.status in BAD_AS_ERROR:
+        ET.SubElement(case, "error", message=reason, type=v.status.value).text = text
+    elif v.status == Status.SKIP:
+        ET.SubElement(case, "skipped", message=v.reason or "skipped")
+    elif v.status == Status.FLAKY:
+        runs = ",".join(v.test.runs) if v.test is not None else ""
+        ET.SubElement(case, "flakyFailure", message=f"flaky: runs {runs}",
+                      type="flaky").text = text
+    elif text:
+        ET.SubElement(case, "system-out").text = text
+
+
+def _add_splat(case: ET.Element, v: Verdict) -> None:
+    """The splat's failure before the case's output, its excerpt in system-err."""
+    sp = v.splat
+    head = f"splat [{sp.fingerprint}] {sp.kind}: {sp.title}"
+    if v.status.is_bad:
+        at = sum(1 for c in case if c.tag not in ("system-out", "system-err"))
+        fail = ET.Element("failure", message=head, type="splat")
+        case.insert(at, fail)
+    err = case.find("system-err")
+    if err is None:
+        err = ET.SubElement(case, "system-err")
+    lines = [err.text] if err.text else []
+    lines += [f"{head}" + (f" (known: {sp.known})" if sp.known else "")] + v.log
+    err.text = "\n".join(lines)
+
+
+def _suite_cases(name: str, verdicts: list[Verdict]) -> list[ET.Element]:
+    """Cases for one suite's verdicts (tests first, then the splats found in it)."""
+    cases: dict[str, ET.Element] = {}
+    for v in verdicts:
+        rel = v.path[len(name) + 1:] if v.path.startswith(name + "/") else v.path
+        if v.splat is not None and v.during in cases:
+            _add_splat(cases[v.during], v)
+            continue
+        if v.splat is not None:
+            where = v.during[len(name) + 1:] + "/" if v.during else ""
+            case = _new_case(name, f"{where}{rel}", None)
+            _add_splat(case, v)
+        else:
+            case = _new_case(name, rel, v.duration)
+            _outcome(case, v)
+        cases[v.path] = case
+    return list(cases.values())
+
+
+def _suite_element(name: str, cases: list[ET.Element], measured: float | None) -> ET.Element:
     el = ET.Element("testsuite", name=name, tests=str(len(cases)))
-    counts = {"failures": 0, "errors": 0, "skipped": 0}
-    total = 0.0
+    counts = dict.fromkeys(COUNTED.values(), 0)
     for c in cases:
-        total += float(c.get("time", "0"))
-        for child in c:
-            key = {"failure": "failures", "error": "errors", "skipped": "skipped"}.get(child.tag)
-            if key:
-                counts[key] += 1
+        for tag in {child.tag for child in c} & set(COUNTED):
+            counts[COUNTED[tag]] += 1
         el.append(c)
     for k, v in counts.items():
         el.set(k, str(v))
-    el.set("time", f"{total:.3f}")
+    times = [float(c.get("time")) for c in cases if c.get("time") is not None]
+    total = measured if measured is not None else (sum(times) if times else None)
+    if total is not None:
+        el.set("time", f"{total:.3f}")
     return el
 
 
-def render(groups: list[tuple[str, list[SuiteRecord]]]) -> str:
-    """groups: (prefix, suites); the prefix names the job in a matrix ("" for one job)."""
+def job_elements(job: JobSummary, prefix: str = "") -> list[ET.Element]:
+    """One <testsuite> per suite of the job (and one for splats outside any suite)."""
+    verdicts = job_verdicts(job)
+    names = [rec.name for rec in job.suites]
+    if any(v.path.startswith(JOB_SPLATS + "/") for v in verdicts if v.splat is not None):
+        names.append(JOB_SPLATS)
+    measured = {rec.name: rec.duration for rec in job.suites}
+    out = []
+    for name in names:
+        mine = [v for v in verdicts if v.path.startswith(name + "/")]
+        out.append(_suite_element(f"{prefix}{name}", _suite_cases(name, mine),
+                                  measured.get(name)))
+    return out
+
+
+def _document(elements: list[ET.Element]) -> str:
     root = ET.Element("testsuites")
-    for prefix, suites in groups:
-        for rec in suites:
-            root.append(suite_element(rec, prefix))
+    root.extend(elements)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_jobs(groups: list[tuple[str, JobSummary]]) -> str:
+    """groups: (prefix, job); the prefix names the job in a matrix ("" for one job)."""
+    return _document([el for prefix, job in groups for el in job_elements(job, prefix)])
+
+
+def render(groups: list[tuple[str, list[SuiteRecord]]]) -> str:
+    """Suites without their job: the same verdicts, no splats (use render_jobs)."""
+    jobs = [(prefix, JobSummary("", "complete", None, [], suites)) for prefix, suites in groups]
+    return render_jobs(jobs)

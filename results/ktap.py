@@ -19,10 +19,13 @@ result never came, so a truncated run never reads as passed.
 and indented two spaces a level (each nested block has its version line, a
 `# Subtest: name` header and a plan). Two statuses have no KTAP directive:
 MISSING is written `not ok N name # ERROR missing: reason`, FLAKY is written
-`ok N name # flaky: runs fail,pass` (the runs of TestResult.runs); parse_ktap
-reads both back, so parse_ktap(emit_ktap(x)) keeps every name and status.
+`ok N name # flaky: runs fail,pass` (the runs of TestResult.runs). A test's
+duration is a `# duration: 1.500s` diagnostic just above its result. parse_ktap
+reads all three back, so parse_ktap(emit_ktap(x)) keeps every name, status and
+duration.
 Names lose `#` (written `_`) and line breaks; bad and flaky tests get their
-last `log_lines` log lines as diagnostics.
+last `log_lines` log lines as diagnostics, and `notes` (by test path) adds
+diagnostics above any test's result (the splats found while it ran).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ KMSG = re.compile(r"^(?:<\d>)?\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?")
 DIRECTIVES = {"SKIP": Status.SKIP, "SKIPPED": Status.SKIP, "TODO": Status.TODO,
               "XFAIL": Status.XFAIL, "XPASS": Status.PASS, "TIMEOUT": Status.TIMEOUT,
               "ERROR": Status.ERROR}
+DURATION = re.compile(r"^duration: (\d+(?:\.\d+)?)s$")
 MISSING_MARK = re.compile(r"^missing(?::|$)", re.I)
 FLAKY_MARK = re.compile(r"^flaky\b:?\s*(?:runs\s+(\S*))?", re.I)
 
@@ -84,6 +88,14 @@ def result_status(ok: bool, directive: str | None, reason: str) -> Status:
 def _runs(status: Status, reason: str) -> list[str]:
     m = FLAKY_MARK.match(reason) if status == Status.FLAKY else None
     return [r for r in (m.group(1) or "").split(",") if r] if m else []
+
+
+def _duration(log: list[str]) -> float | None:
+    """The `# duration: 1.500s` diagnostic emit_ktap writes just above a result
+    (taken out of the log), if it is there."""
+    if log and DURATION.match(log[-1]):
+        return float(DURATION.match(log.pop()).group(1))
+    return None
 
 
 @dataclass
@@ -224,6 +236,7 @@ class _Parser:
         name, directive, reason = split_description(m.group(3))
         num = int(m.group(2)) if m.group(2) else len(fr.tests) + 1
         log = (carried.log if carried else []) + fr.log
+        duration = _duration(log)
         if not name:   # kselftest.h writes `ok 3 # SKIP what` with no description
             name = (carried.name if carried and carried.name else None) \
                 or (reason if directive in ("SKIP", "XFAIL", "ERROR") else None) \
@@ -231,7 +244,7 @@ class _Parser:
         status = result_status(ok, directive, reason)
         t = TestResult(name, status, num, reason, log=log,
                        subtests=carried.tests if carried else [],
-                       runs=_runs(status, reason), line=n)
+                       runs=_runs(status, reason), line=n, duration=duration)
         if directive == "XPASS":
             t.reason = f"XPASS {reason}".strip()
         fr.log = []
@@ -304,22 +317,39 @@ def _directive(t: TestResult) -> tuple[str, str]:
     return ok, (f" # {word} {reason}".rstrip() if word else "")
 
 
-def _emit(tests: list[TestResult], depth: int, out: list[str], log_lines: int) -> None:
+def _diagnostics(t: TestResult, path: str, notes: dict[str, list[str]],
+                 log_lines: int) -> list[str]:
+    """What goes above a test's result line: its notes, the tail of its log when
+    it is bad or flaky, and its duration."""
+    lines = list(notes.get(path, []))
+    if (t.status.is_bad or t.status == Status.FLAKY) and log_lines > 0:
+        lines += t.log[-log_lines:]
+    if t.duration is not None:
+        lines.append(f"duration: {t.duration:.3f}s")
+    return lines
+
+
+def _emit(tests: list[TestResult], depth: int, out: list[str], log_lines: int,
+          notes: dict[str, list[str]], prefix: str = "") -> None:
     pad = "  " * depth
     for i, t in enumerate(tests, 1):
+        path = f"{prefix}/{t.name}" if prefix else t.name
         if t.subtests:
             inner = pad + "  "
             out += [f"{inner}KTAP version 1", f"{inner}# Subtest: {_clean(t.name)}",
                     f"{inner}1..{len(t.subtests)}"]
-            _emit(t.subtests, depth + 1, out, log_lines)
-        if (t.status.is_bad or t.status == Status.FLAKY) and log_lines > 0:
-            out += [f"{pad}# {' '.join(line.split())}".rstrip() for line in t.log[-log_lines:]]
+            _emit(t.subtests, depth + 1, out, log_lines, notes, path)
+        out += [f"{pad}# {' '.join(line.split())}".rstrip()
+                for line in _diagnostics(t, path, notes, log_lines)]
         ok, tail = _directive(t)
         out.append(f"{pad}{ok} {i} {_clean(t.name)}{tail}")
 
 
-def emit_ktap(tests: list[TestResult], log_lines: int = 20) -> str:
-    """KTAP v1 for these tests, subtests nested and indented by two spaces."""
+def emit_ktap(tests: list[TestResult], log_lines: int = 20,
+              notes: dict[str, list[str]] | None = None) -> str:
+    """KTAP v1 for these tests, subtests nested and indented by two spaces.
+    `notes`: diagnostics written above the result of the test at that path
+    (names joined by '/'), whatever its status."""
     out = ["KTAP version 1", f"1..{len(tests)}"]
-    _emit(tests, 0, out, log_lines)
+    _emit(tests, 0, out, log_lines, notes or {})
     return "\n".join(out) + "\n"

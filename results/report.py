@@ -1,6 +1,7 @@
 """Text and HTML reports over one or more jobs, and the per-job output files."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
@@ -9,25 +10,66 @@ from common.progress import fmt_secs
 
 from . import junit
 from .compare import worst
+from .ktap import emit_ktap
 from .model import Status, TestResult
-from .store import JobSummary, write_text
+from .store import JobSummary, SuiteRecord, write_text
+from .verdicts import JOB_SPLATS, Verdict, group_durations, job_verdicts
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 COUNT_KEYS = ["pass", "fail", "skip", "flaky", "timeout", "error", "missing", "xfail", "todo"]
 
 
+def _with_durations(rec: SuiteRecord) -> list[TestResult]:
+    """Copies of the suite's top-level tests, each with the group time the harness
+    measured when the runner gave it none."""
+    measured = group_durations(rec)
+    return [replace(t, duration=measured[t.name])
+            if t.duration is None and t.name in measured else t for t in rec.parsed.tests]
+
+
+def _splat_test(v: Verdict) -> TestResult:
+    return TestResult(name=v.path.rsplit("/", 1)[1], status=v.status, reason=v.reason,
+                      log=v.log[:20])
+
+
 def suite_tree(job: JobSummary) -> list[TestResult]:
-    """One top-level test per suite, its tests as subtests (what results.tap holds)."""
-    return [TestResult(name=s.name, status=worst(s.parsed.tests), subtests=s.parsed.tests)
-            for s in job.suites]
+    """One top-level test per suite, its tests as subtests and a `splat-<fp>` test
+    per splat found while it ran (what results.tap holds); splats found outside
+    any suite under a last `splats` entry."""
+    splats = [v for v in job_verdicts(job) if v.splat is not None]
+    tree = []
+    for rec in job.suites:
+        subs = _with_durations(rec) + [_splat_test(v) for v in splats
+                                       if v.path.startswith(rec.name + "/")]
+        tree.append(TestResult(name=rec.name, status=worst(subs), subtests=subs,
+                               duration=rec.duration))
+    loose = [_splat_test(v) for v in splats if v.path.startswith(JOB_SPLATS + "/")]
+    if loose:
+        tree.append(TestResult(name=JOB_SPLATS, status=worst(loose), subtests=loose))
+    return tree
+
+
+def splat_notes(job: JobSummary) -> dict[str, list[str]]:
+    """KTAP diagnostics: each splat under the test that was running."""
+    notes: dict[str, list[str]] = {}
+    for v in job_verdicts(job):
+        if v.splat is not None and v.during:
+            sp = v.splat
+            known = f" (known: {sp.known})" if sp.known else ""
+            notes.setdefault(v.during, []).append(
+                f"splat [{sp.fingerprint}] {sp.kind}: {sp.title}{known}")
+    return notes
+
+
+def job_ktap(job: JobSummary) -> str:
+    return emit_ktap(suite_tree(job), notes=splat_notes(job))
 
 
 def write_outputs(job: JobSummary) -> None:
     """results.tap, junit.xml and report.html for one job dir."""
-    from .ktap import emit_ktap
     assert job.path is not None
-    write_text(job.path / "results.tap", emit_ktap(suite_tree(job)))
-    write_text(job.path / "junit.xml", junit.render([("", job.suites)]))
+    write_text(job.path / "results.tap", job_ktap(job))
+    write_text(job.path / "junit.xml", junit.render_jobs([("", job)]))
     write_text(job.path / "report.html", render_html([job], title=f"kharness: {job.job}"))
 
 
@@ -64,14 +106,28 @@ def render_table(rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def splat_cell(job: JobSummary) -> str:
+    """The splat count, and how many of them the tree's splat list knows."""
+    known = sum(1 for sp in job.splats if sp.known)
+    return f"{len(job.splats)} ({known} known)" if known else str(len(job.splats))
+
+
 def text_table(jobs: list[JobSummary]) -> str:
     rows = [["job", "state", "reached", "pass", "fail", "skip", "flaky", "splats", "exit"]]
     for j in jobs:
         c = j.counts()
         rows.append([j.job, j.state, reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
                      str(bad_count(c)), str(c.get("skip", 0)), str(c.get("flaky", 0)),
-                     str(len(j.splats)), str(j.exit_code if j.exit_code is not None else "-")])
+                     splat_cell(j), str(j.exit_code if j.exit_code is not None else "-")])
     return render_table(rows)
+
+
+def _test_line(v: Verdict) -> str:
+    if v.status == Status.FLAKY:
+        runs = ",".join(v.test.runs) if v.test is not None else ""
+        return f"  FLAKY: {v.path} (runs: {runs})"
+    own = " (failed on its own; its subtests passed)" if v.test and v.test.subtests else ""
+    return f"  {v.status.value.upper()}: {v.path}{own}"
 
 
 def text_report(jobs: list[JobSummary]) -> str:
@@ -81,25 +137,25 @@ def text_report(jobs: list[JobSummary]) -> str:
         for s in j.stages:
             if s.status == "failed" and s.detail:
                 lines.append(f"  {s.name} failed: {s.detail.splitlines()[0]}")
-        for path, t in j.tests():
-            if t.status.is_bad and not t.subtests:
-                lines.append(f"  {t.status.value.upper()}: {path}")
-            elif t.status == Status.FLAKY:
-                lines.append(f"  FLAKY: {path} (runs: {','.join(t.runs)})")
+        for v in job_verdicts(j):
+            if v.splat is None and (v.status.is_bad or v.status == Status.FLAKY):
+                lines.append(_test_line(v))
         for sp in j.splats:
             where = f" during {sp.test}" if sp.test else ""
-            lines.append(f"  SPLAT [{sp.fingerprint[:12]}] {sp.kind}: {sp.title}{where}")
+            known = f" (known: {sp.known})" if sp.known else ""
+            lines.append(f"  SPLAT [{sp.fingerprint[:12]}] {sp.kind}: {sp.title}{where}{known}")
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _rows(job: JobSummary) -> list[dict]:
     rows = []
-    for path, t in job.tests():
-        if t.subtests:
+    for v in job_verdicts(job):
+        if v.splat is not None:
             continue
-        rows.append({"path": path, "status": t.status.value, "reason": t.reason,
-                     "log": "\n".join(t.log[-80:]) if t.status.is_bad or
-                     t.status == Status.FLAKY else "", "runs": ",".join(t.runs)})
+        shown = v.status.is_bad or v.status == Status.FLAKY
+        rows.append({"path": v.path, "status": v.status.value, "reason": v.reason,
+                     "log": "\n".join(v.log[-80:]) if shown else "",
+                     "runs": ",".join(v.test.runs) if v.test is not None else ""})
     return rows
 
 
