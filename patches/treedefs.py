@@ -5,6 +5,7 @@ The build and test stages call `tree_extras(name)`.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -13,12 +14,15 @@ from pathlib import Path
 from common.errors import InputError
 from common.fsutil import REPO_ROOT
 from common.yamlfile import Located, line_of, load_yaml
+from selftests.conditions import Conditions, parse_conditions, parse_date
 
 from .mailbox import check_file_name
 
 TREES_DIR = REPO_ROOT / "patches" / "trees"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 SUITES = ("test_progs", "kselftest")
+DENY_REQUIRED = {"suite", "test", "reason"}
+DENY_OPTIONAL = {"link", "expires", "accel", "arch", "toolchain"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,11 @@ class DenyEntry:
     suite: str           # test_progs or kselftest
     test: str            # test_progs: test or test/subtest; kselftest: target:test
     reason: str
+    link: str | None = None
+    expires: dt.date | None = None   # after this date the entry warns and stops applying
+    when: Conditions = Conditions()  # accel/arch/toolchain; empty: every job
+    path: Path | None = None         # the tree.yaml, and the entry's line in it
+    line: int | None = None
 
 
 @dataclass
@@ -53,7 +62,12 @@ class TreeExtras:
     denylist: list[DenyEntry] = field(default_factory=list)
 
     def denied(self, suite: str) -> list[str]:
-        return [d.test for d in self.denylist if d.suite == suite]
+        return [d.test for d in self.deny_for(suite)]
+
+    def deny_for(self, runner: str) -> list[DenyEntry]:
+        """The entries for a runner (test_progs-no_alu32 and -cpuv4 are test_progs)."""
+        kind = "test_progs" if runner.startswith("test_progs") else runner
+        return [d for d in self.denylist if d.suite == kind]
 
 
 def _fail(msg: str, path: Path, obj=None, key=None):
@@ -105,15 +119,25 @@ def _fixup(item, path: Path) -> Fixup:
 
 
 def _deny(item, path: Path) -> DenyEntry:
-    if not isinstance(item, Located) or set(item) != {"suite", "test", "reason"}:
-        _fail("a denylist entry is a mapping with 'suite', 'test' and 'reason'", path, item)
+    if not isinstance(item, Located) or not DENY_REQUIRED <= set(item):
+        _fail("a denylist entry is a mapping with 'suite', 'test' and 'reason' (and "
+              f"optionally {', '.join(sorted(DENY_OPTIONAL))})", path, item)
+    for k in [k for k in item if k not in DENY_REQUIRED | DENY_OPTIONAL]:
+        _fail(f"unknown key {k!r} in denylist entry", path, item, k)
     suite = _text(item, "suite", path)
     if suite not in SUITES:
         _fail(f"suite {suite!r} is not one of {', '.join(SUITES)}", path, item, "suite")
     test = _text(item, "test", path)
     if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_/:.-]*$", test):
         _fail(f"test {test!r} is not a test name", path, item, "test")
-    return DenyEntry(suite, test, _text(item, "reason", path))
+
+    def fail(msg: str, key: str):
+        _fail(msg, path, item, key)
+    expires = parse_date(item["expires"], fail) if "expires" in item else None
+    return DenyEntry(suite, test, _text(item, "reason", path),
+                     link=_text(item, "link", path) if "link" in item else None,
+                     expires=expires, when=parse_conditions(item, fail), path=path,
+                     line=item.line)
 
 
 def find_treedef(name: str) -> TreeDef | None:

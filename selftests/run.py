@@ -12,10 +12,15 @@ from common.errors import InfraError, ParseError
 from common.fsutil import write_json
 from results.model import ParsedLog, Splat, Status, TestResult
 
+from .conditions import JobFacts
 from .guest import GuestInfo, prepare_guest
 from .runners import Group, list_command, plan, retry_group, runner_dir, safe_label
-from .selection import Selection, apply_deny, matches, select
+from .selection import Selection, apply_deny, matches, select, tree_deny
 from .suite import Suite
+
+LOGIN_SETUP = 120.0      # start_vm's first command in the guest (vm.boot.QUIET_SHELL)
+SUITE_SLACK = 300.0      # per suite, past its timeout: guest preparation, listing,
+                         # the last group's kill grace and dmesg read
 
 
 @dataclass
@@ -27,6 +32,9 @@ class SuiteRequest:
     only: list[str] = field(default_factory=list)   # narrow the allow list
     today: dt.date | None = None         # for deny expiry (tests pin it)
     keep: list[Path] = field(default_factory=list)  # more host paths the guest needs
+    tree_name: str | None = None         # its patches/trees/<tree>/tree.yaml deny list applies
+    arch: str = "x86_64"                 # for deny entries' conditions (accel: the VM's)
+    toolchain: str | None = None
 
 
 @dataclass
@@ -38,11 +46,13 @@ class GroupRun:
     duration: float
     crashed: bool = False
     retry_of: str | None = None
+    vm_expired: bool = False       # cut off by the VM's run timeout (the VM was killed)
 
     def to_dict(self) -> dict:
         return {"label": self.label, "log": self.log.name, "rc": self.rc,
                 "timed_out": self.timed_out, "duration": round(self.duration, 3),
-                "crashed": self.crashed, "retry_of": self.retry_of}
+                "crashed": self.crashed, "retry_of": self.retry_of,
+                "vm_expired": self.vm_expired}
 
 
 @dataclass
@@ -57,9 +67,11 @@ class SuiteResult:
     warnings: list[str] = field(default_factory=list)
     crashed: bool = False                 # the VM (kernel or its SSH) died during the run
     timed_out: bool = False               # the suite timeout or the VM's run timeout ran out
+    vm_expired: bool = False              # the VM outlived its run timeout and was killed
     interrupted: bool = False             # Ctrl-C
     duration: float = 0.0
     vm: dict = field(default_factory=dict)   # accel, probe reason, boot seconds
+    deny: dict = field(default_factory=dict)  # Selection.to_dict(): applied, not, expired
 
     @property
     def statuses(self) -> dict[str, Status]:
@@ -73,12 +85,20 @@ class SuiteResult:
 
     def to_dict(self) -> dict:
         return {"suite": self.suite, "ok": self.ok, "crashed": self.crashed,
-                "timed_out": self.timed_out, "interrupted": self.interrupted,
-                "duration": round(self.duration, 3), "warnings": self.warnings, "vm": self.vm,
+                "timed_out": self.timed_out, "vm_expired": self.vm_expired,
+                "interrupted": self.interrupted, "duration": round(self.duration, 3),
+                "warnings": self.warnings, "vm": self.vm, "deny": self.deny,
                 "guest": self.guest.to_dict() if self.guest else None,
                 "groups": [g.to_dict() for g in self.groups],
                 "statuses": {k: v.value for k, v in self.statuses.items()},
                 "parsed": self.parsed.to_dict()}
+
+
+def vm_budget(suites: list[Suite], boot_timeout: float = 180.0) -> float:
+    """The VM's run timeout (vm.boot.VMRequest.run_timeout) for a job running
+    `suites` in one VM: the boot timeout (VMRequest's default 180 s), the first
+    login's setup, and each suite's own timeout plus its slack."""
+    return boot_timeout + LOGIN_SETUP + sum(s.suite_timeout + SUITE_SLACK for s in suites)
 
 
 def vm_facts(vm) -> dict:
@@ -133,6 +153,14 @@ class _Run:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
+    def stop_reason(self) -> str | None:
+        """Why no further group can run, or None."""
+        if self.result.vm_expired:
+            return "the VM's run timeout ran out"
+        if self.result.crashed:
+            return "kernel crashed earlier"
+        return "suite timeout ran out" if self.left() <= 0 else None
+
     def save(self) -> None:
         self.result.duration = time.monotonic() - self.start
         write_json(self.result.summary, self.result.to_dict())
@@ -143,18 +171,7 @@ class _Run:
         self.result.raw_logs.append(log)
         timeout = min(group.timeout, max(1.0, self.left()))
         console_mark = self.vm.console.count()
-        crashed = False
-        try:
-            res = self.vm.stream(group.line(), log, timeout)
-            rc, timed_out, took = res.rc, res.timed_out, res.duration
-        except InfraError:
-            rc, timed_out, took = None, False, 0.0
-            crashed = True
-        if not self.vm.alive() or self.vm.crash() is not None:
-            crashed = True
-        if getattr(self.vm, "expired", False):
-            self.result.timed_out = True      # the VM's run timeout killed it
-        run = GroupRun(group.label, log, rc, timed_out, took, crashed, group.retry_of)
+        run = self.stream(group, log, timeout)
         self.result.groups.append(run)
         lines = log.read_text(errors="replace").splitlines() if log.exists() else []
         parsed = parse_group_log(self.suite.output_format, lines)
@@ -166,8 +183,7 @@ class _Run:
         account(tests, group, run, timeout)
         running = group.tests[0] if len(group.tests) == 1 else group.label
         splats = list(parsed.splats)
-        if crashed:
-            self.result.crashed = True
+        if run.crashed or run.vm_expired:
             splats += find_splats(self.vm.console.lines()[console_mark:])
         else:
             splats += self.new_dmesg_splats()
@@ -175,6 +191,25 @@ class _Run:
             s.test = s.test or running
         self.result.parsed.splats.extend(splats)
         return tests
+
+    def stream(self, group: Group, log: Path, timeout: float) -> GroupRun:
+        """Run the group's command; a VM gone when it returns either crashed or,
+        with no crash on its console, was killed by its run timeout."""
+        rc, timed_out, took, gone = None, False, 0.0, False
+        try:
+            res = self.vm.stream(group.line(), log, timeout)
+            rc, timed_out, took = res.rc, res.timed_out, res.duration
+        except InfraError:
+            gone = True
+        crash = self.vm.crash()
+        gone = gone or not self.vm.alive() or crash is not None
+        expired = gone and crash is None and getattr(self.vm, "expired", False)
+        run = GroupRun(group.label, log, rc, timed_out or expired, took,
+                       gone and not expired, group.retry_of, expired)
+        self.result.crashed = self.result.crashed or run.crashed
+        if expired:
+            self.result.timed_out = self.result.vm_expired = True
+        return run
 
     def new_dmesg_splats(self) -> list[Splat]:
         res = self.vm.exec(["dmesg"], 60.0)
@@ -196,6 +231,8 @@ def account(tests: list[TestResult], group: Group, run: GroupRun, timeout: float
     reported = [p for t in tests for p, _ in t.walk()]
     if run.crashed:
         bad, why = Status.ERROR, "kernel crashed while it ran"
+    elif run.vm_expired:
+        bad, why = Status.TIMEOUT, "the VM outlived its run timeout and was killed"
     elif run.timed_out:
         bad, why = Status.TIMEOUT, f"killed after {timeout:.0f}s"
     else:
@@ -243,9 +280,10 @@ def run_suite(req: SuiteRequest, vm) -> SuiteResult:
     writes the partial suite.json and re-raises."""
     r = _Run(req, vm)
     suite = req.suite
-    sel: Selection = select(suite, req.today, req.only)
+    sel = selection(req, vm)
     r.result.warnings.extend(sel.warnings)
     r.result.vm = vm_facts(vm)
+    r.result.deny = sel.to_dict()
     try:
         cwd = runner_dir(suite, req.selftests_dir, req.tree_dir)
         keep = [cwd, r.out, *req.keep, *([vm.req.rwdir] if getattr(vm, "req", None) else [])]
@@ -258,8 +296,11 @@ def run_suite(req: SuiteRequest, vm) -> SuiteResult:
         if line is not None:
             res = vm.exec(line, 120.0)
             listed = [x.strip() for x in res.stdout.splitlines() if x.strip()] if res.ok else None
-        groups = plan(suite, sel, cwd, listed).groups
-        _run_groups(r, groups, sel)
+        todo = plan(suite, sel, cwd, listed)
+        r.result.parsed.tests.extend(
+            TestResult(name, Status.SKIP, reason=f"deny-listed ({e.where}): {e.reason}")
+            for name, e in todo.denied)
+        _run_groups(r, todo.groups, sel)
     except KeyboardInterrupt:
         r.result.interrupted = True
         r.save()
@@ -269,13 +310,23 @@ def run_suite(req: SuiteRequest, vm) -> SuiteResult:
     return r.result
 
 
+def selection(req: SuiteRequest, vm) -> Selection:
+    """The suite's and the tree's deny entries that apply to this job: the
+    accelerator the VM runs with, the arch and the toolchain."""
+    probe = getattr(vm, "probe", None)
+    job = JobFacts(accel=getattr(probe, "accel", None), arch=req.arch,
+                   toolchain=req.toolchain)
+    return select(req.suite, req.today, req.only, job=job,
+                  extra=tree_deny(req.tree_name, req.suite.runner))
+
+
 def _run_groups(r: _Run, groups: list[Group], sel: Selection) -> None:
     suite = r.suite
     index = 0
     ran: list[tuple[Group, list[TestResult]]] = []
     for pos, group in enumerate(groups):
-        if r.left() <= 0 or r.result.crashed:
-            why = "suite timeout ran out" if r.left() <= 0 else "kernel crashed earlier"
+        why = r.stop_reason()
+        if why is not None:
             r.result.timed_out = r.result.timed_out or r.left() <= 0
             for g in groups[pos:]:
                 names = g.tests or [g.label]
@@ -291,10 +342,10 @@ def _run_groups(r: _Run, groups: list[Group], sel: Selection) -> None:
         r.save()
     for attempt in range(1, suite.retries + 1):
         todo = _retry_units(suite, sel, ran, attempt)
-        if not todo or r.result.crashed:
+        if not todo or r.stop_reason() is not None:
             break
         for retry, failed in todo:
-            if r.left() <= 0 or r.result.crashed:
+            if r.stop_reason() is not None:
                 return
             index += 1
             new = r.run_group(retry, index)

@@ -11,7 +11,7 @@ from common.fsutil import REPO_ROOT
 
 from .guest import shell_line
 from .selection import Selection, denied_by
-from .suite import Suite
+from .suite import DenyEntry, Suite
 
 DEFAULT_PATHS = {"kselftest": "kselftest_install"}
 
@@ -33,6 +33,7 @@ class Group:
 class Plan:
     groups: list[Group] = field(default_factory=list)
     cwd: Path | None = None
+    denied: list[tuple[str, DenyEntry]] = field(default_factory=list)   # left out, and why
 
 
 def runner_dir(suite: Suite, selftests_dir: Path | None, tree_dir: Path | None = None) -> Path:
@@ -83,15 +84,18 @@ def kselftest_argv(suite: Suite, tests: list[str]) -> list[str]:
 
 def plan(suite: Suite, sel: Selection, cwd: Path, listed: list[str] | None = None) -> Plan:
     """The groups to run. `listed`: every test the runner offers (test_progs -l),
-    used when the allow list is empty; deny-listed whole tests are left out."""
+    used when the allow list is empty; deny-listed whole tests are left out (in
+    `denied`), and when every named test is deny-listed nothing runs."""
     out = Plan(cwd=cwd)
     if suite.runner == "command":
         out.groups.append(Group(safe_label(suite.name), [], list(suite.command), cwd,
                                 suite.test_timeout))
         return out
-    names = list(sel.allow)
-    if not names and listed is not None:
-        names = [n for n in listed if denied_by(n, sel.deny) is None]
+    named = list(sel.allow) or list(listed or [])
+    out.denied = [(n, e) for n in named if (e := denied_by(n, sel.deny)) is not None]
+    names = [n for n in named if denied_by(n, sel.deny) is None]
+    if named and not names:
+        return out
     if not names:
         argv = test_progs_argv(suite, sel, []) if suite.is_test_progs \
             else kselftest_argv(suite, [])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from results.model import Status, TestResult
 
+from .conditions import JobFacts
 from .suite import DenyEntry, Suite
 
 
@@ -17,27 +18,54 @@ class Selection:
     deny: list[DenyEntry]                  # entries in force
     expired: list[DenyEntry] = field(default_factory=list)   # no longer applied
     warnings: list[str] = field(default_factory=list)
+    inactive: list[tuple[DenyEntry, str]] = field(default_factory=list)  # conditions unmet
+    job: JobFacts = JobFacts()
+
+    def to_dict(self) -> dict:
+        """What suite.json records: the job's facts and every entry, applied or not."""
+        return {"job": self.job.to_dict(),
+                "applied": [e.to_dict() for e in self.deny],
+                "not_applied": [dict(e.to_dict(), why=why) for e, why in self.inactive],
+                "expired": [e.to_dict() for e in self.expired]}
 
 
-def select(suite: Suite, today: dt.date | None = None,
-           only: list[str] | None = None) -> Selection:
-    """Split the deny list into live and expired entries (expired ones warn and
-    stop applying). `only` narrows the allow list (patterns it must match)."""
+def select(suite: Suite, today: dt.date | None = None, only: list[str] | None = None,
+           *, extra: list[DenyEntry] | None = None, job: JobFacts | None = None) -> Selection:
+    """Split the deny list (the suite's entries, then `extra`: the tree's) into
+    live, expired and inactive entries: expired ones warn and stop applying;
+    inactive ones have conditions this `job` does not match. `only` narrows the
+    allow list (patterns it must match)."""
     today = today or dt.date.today()
-    live, expired, warnings = [], [], []
-    for entry in suite.deny:
+    sel = Selection(allow=narrow(suite.allow, only), deny=[], job=job or JobFacts())
+    for entry in [*suite.deny, *(extra or [])]:
+        why = entry.when.mismatch(sel.job)
         if entry.expired(today):
-            expired.append(entry)
-            warnings.append(f"{suite.source}:{entry.line}: deny entry '{entry.name}' expired "
-                            f"on {entry.expires.isoformat()} and no longer applies "
-                            f"(reason was: {entry.reason})")
+            sel.expired.append(entry)
+            sel.warnings.append(f"{entry.where}: deny entry '{entry.name}' expired on "
+                                f"{entry.expires.isoformat()} and no longer applies "
+                                f"(reason was: {entry.reason})")
+        elif why is not None:
+            sel.inactive.append((entry, why))
         else:
-            live.append(entry)
-    allow = list(suite.allow)
-    if only:
-        allow = [a for a in allow if any(matches(o, a) or matches(a, o) for o in only)] \
-            if allow else list(only)
-    return Selection(allow=allow, deny=live, expired=expired, warnings=warnings)
+            sel.deny.append(entry)
+    return sel
+
+
+def narrow(allow: list[str], only: list[str] | None) -> list[str]:
+    if not only:
+        return list(allow)
+    if not allow:
+        return list(only)
+    return [a for a in allow if any(matches(o, a) or matches(a, o) for o in only)]
+
+
+def tree_deny(tree: str | None, runner: str) -> list[DenyEntry]:
+    """Tree `tree`'s deny entries (patches/trees/<tree>/tree.yaml) for `runner`."""
+    if not tree:
+        return []
+    from patches.treedefs import tree_extras
+    return [DenyEntry(d.test, d.reason, d.link, d.expires, d.line, d.when, str(d.path))
+            for d in tree_extras(tree).deny_for(runner)]
 
 
 def matches(pattern: str, name: str) -> bool:

@@ -12,6 +12,8 @@ from typing import NoReturn
 from common.errors import InputError
 from common.yamlfile import Located, LocatedList, line_of, load_yaml
 
+from .conditions import Conditions, parse_conditions, parse_date
+
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 TEST_PROGS_RUNNERS = ("test_progs", "test_progs-no_alu32", "test_progs-cpuv4")
@@ -22,7 +24,7 @@ TOP_KEYS = {"name", "description", "runner", "base", "path", "command", "allow",
 # What `path` is relative to: the harness checkout, the kernel source tree, or
 # the built selftests (kbuild's artifacts dir or tools/testing/selftests).
 BASES = ("harness", "tree", "selftests")
-DENY_KEYS = {"name", "reason", "link", "expires"}
+DENY_KEYS = {"name", "reason", "link", "expires", "accel", "arch", "toolchain"}
 TIMEOUT_KEYS = {"test", "suite", "watchdog"}
 VM_KEYS = {"cpus", "memory"}
 MEMORY_RE = re.compile(r"^\d+[MG]$")
@@ -35,9 +37,20 @@ class DenyEntry:
     link: str | None = None
     expires: dt.date | None = None
     line: int | None = None
+    when: Conditions = Conditions()   # accel/arch/toolchain; empty: every job
+    source: str = ""                  # the file the entry is in (suite or tree.yaml)
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and self.expires < today
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "reason": self.reason, "link": self.link,
+                "expires": self.expires.isoformat() if self.expires else None,
+                "when": self.when.to_dict(), "source": self.where}
 
 
 @dataclass
@@ -213,23 +226,14 @@ def _deny(c: _Checker, doc) -> list[DenyEntry]:
     out = []
     for item in items:
         e = c.mapping(item, DENY_KEYS, "deny entry", doc, "deny")
+
+        def fail(msg: str, key: str, e=e) -> NoReturn:
+            c.fail(msg, e, key)
         expires = e.get("expires")
         if expires is not None:
-            expires = _date(c, e, expires)
+            expires = parse_date(expires, fail)
         out.append(DenyEntry(name=c.string(e, "name", required=True),
                              reason=c.string(e, "reason", required=True),
-                             link=c.string(e, "link"), expires=expires, line=e.line))
+                             link=c.string(e, "link"), expires=expires, line=e.line,
+                             when=parse_conditions(e, fail), source=c.path))
     return out
-
-
-def _date(c: _Checker, node, val) -> dt.date:
-    if isinstance(val, dt.datetime):
-        return val.date()
-    if isinstance(val, dt.date):
-        return val
-    if isinstance(val, str):
-        try:
-            return dt.date.fromisoformat(val)
-        except ValueError:
-            pass
-    c.fail(f"'expires' must be a date YYYY-MM-DD, not '{val}'", node, "expires")

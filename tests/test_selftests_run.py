@@ -12,7 +12,7 @@ from selftests.guest import parse_prepare
 from selftests.run import SuiteRequest, merge_retry, run_suite
 from selftests.suite import parse_suite
 from common.yamlfile import load_yaml
-from vm.console import BootFailure
+from vm.console import classify_failure
 from vm.probe import ProbeResult
 from vm.ssh import ExecResult
 
@@ -91,7 +91,7 @@ class FakeVM:
         return not self.dead
 
     def crash(self):
-        return BootFailure("panic", "boom") if self.dead else None
+        return classify_failure(self.console.lines(), timed_out=False)
 
     def exec(self, cmd, timeout):
         self.execs.append(cmd)
@@ -335,15 +335,25 @@ def test_copy_runs_the_suite_from_the_guests_tmp(tmp_path):
     assert "no space left" in str(e.value)
 
 
-def test_vm_killed_by_its_run_timeout_marks_the_suite_timed_out(tmp_path):
-    s = suite(tmp_path, "runner: test_progs\nallow: [a, b]\n")
+def test_vm_killed_by_its_run_timeout_is_a_timeout_not_a_crash(tmp_path):
+    s = suite(tmp_path, "runner: test_progs\nallow: [a, b, c]\nretries: 1\n")
 
     def script(vm, line, n):
-        vm.expired = True
-        return "", "crash", False
-    res = run_suite(req(tmp_path, s), FakeVM(script, tmp_path))
-    assert res.timed_out and res.crashed
-    assert res.statuses == {"a": Status.ERROR, "b": Status.MISSING}
+        if "-a b" in line:
+            vm.expired = True
+            return "started b\n", "crash", False
+        return "fail a\n", 1, False
+    vm = FakeVM(script, tmp_path)
+    res = run_suite(req(tmp_path, s), vm)
+    assert res.timed_out and res.vm_expired and not res.crashed
+    assert res.statuses == {"a": Status.FAIL, "b": Status.TIMEOUT, "c": Status.MISSING}
+    b = next(t for t in res.parsed.tests if t.name == "b")
+    assert b.reason == "the VM outlived its run timeout and was killed"
+    c = next(t for t in res.parsed.tests if t.name == "c")
+    assert c.reason == "never ran: the VM's run timeout ran out"
+    assert len(vm.streams) == 2 and vm.execs.count(["dmesg"]) == 1   # no retry, no dmesg
+    data = summary(res)
+    assert data["vm_expired"] is True and data["groups"][1]["vm_expired"] is True
 
 
 def test_output_without_any_result_is_not_a_crash_of_the_harness(tmp_path, monkeypatch):
@@ -391,3 +401,92 @@ def test_real_parsers_hung_ktap_command_and_a_panic(tmp_path, monkeypatch):
     res = run_suite(req(tmp_path, s), FakeVM(panic, tmp_path))
     assert res.crashed and [sp.kind for sp in res.parsed.splats] == ["panic"]
     assert res.parsed.splats[0].test == "k" and Status.ERROR in res.statuses.values()
+
+
+def write_tree(tmp_path, monkeypatch, denylist):
+    from patches import treedefs
+    d = tmp_path / "trees" / "t1"
+    d.mkdir(parents=True)
+    (d / "tree.yaml").write_text("name: t1\ndescription: x\nsource: {apt: p}\ndenylist:\n"
+                                 + denylist)
+    monkeypatch.setattr(treedefs, "TREES_DIR", tmp_path / "trees")
+    return d / "tree.yaml"
+
+
+TREE_DENY = """\
+  - suite: test_progs
+    test: a/tree_bad
+    reason: broken in this tree
+  - suite: test_progs
+    test: a/clang_only
+    reason: miscompiled by clang
+    toolchain: [llvm, llvm-19]
+  - suite: kselftest
+    test: "landlock:fs_test"
+    reason: not a test_progs entry
+  - suite: test_progs
+    test: a/old
+    reason: fixed upstream
+    expires: 2020-01-01
+"""
+
+
+def test_tree_deny_list_applies_with_its_conditions_and_is_recorded(tmp_path, monkeypatch):
+    tree_yaml = write_tree(tmp_path, monkeypatch, TREE_DENY)
+    s = suite(tmp_path, "runner: test_progs\nallow: [a]\n")
+
+    def script(vm, line, n):
+        return "ok a/x\nfail a/tree_bad\nfail a/clang_only\nfail a/old\n", 1, False
+    vm = FakeVM(script, tmp_path)
+    res = run_suite(req(tmp_path, s, tree_name="t1", toolchain="gcc"), vm)
+    assert "-d a/tree_bad" in vm.streams[0][0] and "clang_only" not in vm.streams[0][0]
+    assert res.statuses["a/tree_bad"] == Status.SKIP
+    assert res.statuses["a/clang_only"] == Status.FAIL       # gcc: the entry does not apply
+    assert res.statuses["a/old"] == Status.FAIL              # expired
+    assert any(f"{tree_yaml}:15: deny entry 'a/old' expired" in w for w in res.warnings)
+    deny = summary(res)["deny"]
+    assert deny["job"] == {"accel": "tcg", "arch": "x86_64", "toolchain": "gcc"}
+    assert [(e["name"], e["source"]) for e in deny["applied"]] == \
+        [("a/tree_bad", f"{tree_yaml}:5")]
+    assert [(e["name"], e["why"]) for e in deny["not_applied"]] == \
+        [("a/clang_only", "toolchain is gcc, the entry is for llvm|llvm-19")]
+    assert [e["name"] for e in deny["expired"]] == ["a/old"]
+    res = run_suite(req(tmp_path, s, tree_name="t1", toolchain="llvm-19"), FakeVM(script, tmp_path))
+    assert res.statuses["a/clang_only"] == Status.SKIP
+
+
+def test_accel_condition_follows_the_accelerator_the_vm_runs_with(tmp_path):
+    s = suite(tmp_path, "runner: test_progs\nallow: [a]\ndeny:\n  - name: a/slow\n"
+                        "    reason: minutes under TCG\n    accel: tcg\n")
+
+    def script(vm, line, n):
+        return "ok a/x\nfail a/slow\n", 1, False
+    tcg = FakeVM(script, tmp_path)
+    res = run_suite(req(tmp_path, s), tcg)
+    assert "-d a/slow" in tcg.streams[0][0] and res.statuses["a/slow"] == Status.SKIP
+    kvm = FakeVM(script, tmp_path)
+    kvm.probe = ProbeResult("kvm", "reached init", "probe")
+    res = run_suite(req(tmp_path, s), kvm)
+    assert "-d" not in kvm.streams[0][0] and res.statuses["a/slow"] == Status.FAIL
+    assert summary(res)["deny"]["not_applied"][0]["why"] == "accel is kvm, the entry is for tcg"
+
+
+def test_a_named_test_the_tree_denies_is_a_skip_not_missing(tmp_path):
+    """debian-6.12's fix-up removes bpf_attr_size; its deny entry keeps a suite
+    that names it from counting it as missing."""
+    s = suite(tmp_path, "runner: test_progs\nallow: [obj_name, bpf_attr_size]\n")
+    vm = FakeVM(lambda vm, line, n: ("ok obj_name\n", 0, False), tmp_path)
+    res = run_suite(req(tmp_path, s, tree_name="debian-6.12"), vm)
+    assert res.statuses == {"bpf_attr_size": Status.SKIP, "obj_name": Status.PASS}
+    assert len(vm.streams) == 1 and "-a obj_name -d bpf_attr_size" in vm.streams[0][0]
+    skip = next(t for t in res.parsed.tests if t.name == "bpf_attr_size")
+    assert "deny-listed" in skip.reason and "debian-6.12/tree.yaml" in skip.reason
+    assert res.ok
+
+
+def test_vm_budget_is_boot_plus_each_suites_timeout_and_slack(tmp_path):
+    a = suite(tmp_path, "runner: test_progs\ntimeout: {test: 10, suite: 900}\n")
+    b = suite(tmp_path, "runner: test_progs\ntimeout: {test: 10, suite: 14400}\n")
+    slack = run_mod.SUITE_SLACK
+    assert run_mod.vm_budget([a, b]) == 180 + run_mod.LOGIN_SETUP + 900 + 14400 + 2 * slack
+    assert run_mod.vm_budget([a], boot_timeout=60) == 60 + run_mod.LOGIN_SETUP + 900 + slack

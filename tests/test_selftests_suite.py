@@ -8,6 +8,7 @@ from common.errors import InputError, UsageError
 from results.model import Status, TestResult
 from selftests import runners
 from selftests.runners import kselftest_argv, plan, retry_group, runner_dir
+from selftests.conditions import JobFacts
 from selftests.selection import apply_deny, matches, select
 from selftests.suite import SUITES_DIR, list_suites, load_suite
 
@@ -154,25 +155,31 @@ def test_deny_listed_failures_become_skips_with_reason(tmp_path):
 def test_test_progs_groups_and_argv(tmp_path):
     s = load_suite(write(tmp_path, GOOD))
     s.batch = 2
+    s.allow.append("d")
     sel = select(s, dt.date(2026, 1, 1))
-    groups = plan(s, sel, Path("/sel/bpf")).groups
-    assert [g.tests for g in groups] == [["a", "b"], ["c"]]
-    assert groups[0].argv == ["./test_progs", "-a", "a,b", "-d", "b", "-w", "20", "--workers=2"]
+    p = plan(s, sel, Path("/sel/bpf"))
+    groups = p.groups
+    assert [g.tests for g in groups] == [["a", "c"], ["d"]]      # b is deny-listed
+    assert [(n, e.reason) for n, e in p.denied] == [("b", "broken on 6.12")]
+    assert groups[0].argv == ["./test_progs", "-a", "a,c", "-d", "b", "-w", "20", "--workers=2"]
     assert groups[0].timeout == 60 and groups[1].timeout == 30
     line = groups[1].line()
-    assert "ulimit -l unlimited" in line and "cd /sel/bpf && exec ./test_progs -a c" in line
+    assert "ulimit -l unlimited" in line and "cd /sel/bpf && exec ./test_progs -a d" in line
     r = retry_group(s, sel, "c/sub1", groups[1], 1)
     assert r.argv[:3] == ["./test_progs", "-a", "c"] and r.retry_of == "c"
 
 
 def test_full_suite_uses_the_listing_minus_denied(tmp_path):
     s = load_suite("full")
-    sel = select(s, dt.date(2026, 1, 1))
+    sel = select(s, dt.date(2026, 1, 1), job=JobFacts(accel="tcg"))
     listed = ["a", "verif_scale_pyperf50", "b", "kprobe_multi_bench_attach", "c"]
     groups = plan(s, sel, Path("/b"), listed).groups
     assert [g.tests for g in groups] == [["a", "b", "c"]]
     assert "verif_scale*,kprobe_multi_bench_attach" in groups[0].argv
     assert plan(s, sel, Path("/b"), None).groups[0].label == "all"
+    kvm = select(s, dt.date(2026, 1, 1), job=JobFacts(accel="kvm"))
+    assert kvm.deny == [] and len(kvm.inactive) == 2      # the entries are for TCG only
+    assert [g.tests for g in plan(s, kvm, Path("/b"), listed).groups] == [listed]
 
 
 def test_kselftest_argv_and_missing_selftests_dir(tmp_path):
