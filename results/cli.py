@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, InputError
+from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
 
 from .store import find_jobs, load_job
 
@@ -23,7 +23,8 @@ def register(sub) -> None:
     p.add_argument("run", help="a run dir, a job dir, or results/")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("compare", help="what changed from run A to run B (exit 1: B regressed)")
+    p = sub.add_parser("compare", help="what changed from run A to run B (exit 1: B regressed; "
+                                        "7: a job did not reach its tests, no verdict)")
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("--json", action="store_true")
@@ -50,7 +51,8 @@ def cmd_parse(args) -> int:
         print(emit_ktap(parsed.tests), end="")
         for sp in parsed.splats:
             print(f"# splat [{sp.fingerprint[:12]}] {sp.kind}: {sp.title}")
-    bad = any(t.status.is_bad for _, t in parsed.flat()) or bool(parsed.splats)
+    from .verdicts import test_verdicts
+    bad = any(v.status.is_bad for v in test_verdicts(parsed.tests)) or bool(parsed.splats)
     return EXIT_TESTS_FAILED if bad or not parsed.complete else EXIT_PASS
 
 
@@ -94,4 +96,12 @@ def cmd_compare(args) -> int:
         print(json.dumps([c.to_dict() for c in results], indent=2))
     else:
         print("\n\n".join(format_comparison(c) for c in results))
-    return EXIT_TESTS_FAILED if any(c.regressed for c in results) else EXIT_PASS
+    return compare_exit_code(results)
+
+
+def compare_exit_code(results) -> int:
+    """1 when any B regressed; else 7 (EXIT_INFRA) when a pair had no verdict
+    because a job did not reach its tests; else 0."""
+    if any(c.regressed for c in results):
+        return EXIT_TESTS_FAILED
+    return EXIT_INFRA if any(c.incomplete for c in results) else EXIT_PASS

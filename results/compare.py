@@ -1,10 +1,19 @@
-"""Compare two jobs: new failures, fixes, newly skipped and vanished tests, splats."""
+"""Compare two jobs: new failures, fixes, newly skipped and vanished tests, splats.
+
+Tests are compared through each job's verdicts (results/verdicts.py), so a test
+that failed on its own after its subtests passed is a new failure. Only jobs
+that both reached their tests (a test stage that ended ok) have test verdicts to
+compare: otherwise the comparison is `incomplete` and says which stage each job
+reached; a stage that failed in B and passed in A is still a regression."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .model import Splat, Status, TestResult
 from .store import JobSummary
+from .verdicts import job_verdicts
+
+TESTED = ("ok", "cached")
 
 
 @dataclass
@@ -27,15 +36,23 @@ class Comparison:
     new_splats: list[Splat] = field(default_factory=list)
     gone_splats: list[Splat] = field(default_factory=list)
     stage_regressions: list[Change] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)   # "B: reached build FAILED"
 
     @property
     def regressed(self) -> bool:
         return bool(self.new_failures or self.new_splats or self.stage_regressions)
 
+    @property
+    def verdict(self) -> str:
+        if self.regressed:
+            return "regressed"
+        return "incomplete" if self.incomplete else "no regression"
+
     def to_dict(self) -> dict:
         def ch(items):
             return [{"test": c.test, "before": c.before, "after": c.after} for c in items]
         return {"a": self.a, "b": self.b, "regressed": self.regressed,
+                "verdict": self.verdict, "incomplete": self.incomplete,
                 "new_failures": ch(self.new_failures), "fixes": ch(self.fixes),
                 "newly_skipped": ch(self.newly_skipped), "newly_flaky": ch(self.newly_flaky),
                 "vanished": ch(self.vanished), "new_tests": ch(self.new_tests),
@@ -44,12 +61,34 @@ class Comparison:
                 "gone_splats": [s.to_dict() for s in self.gone_splats]}
 
 
-def leaf_statuses(job: JobSummary) -> dict[str, Status]:
-    out: dict[str, Status] = {}
-    for path, t in job.tests():
-        if not t.subtests:
-            out[path] = t.status
-    return out
+def verdict_statuses(job: JobSummary) -> dict[str, Status]:
+    """suite/test path -> status of each test verdict (splats are compared apart)."""
+    return {v.path: v.status for v in job_verdicts(job) if v.splat is None}
+
+
+def _fill_parents(statuses: dict[str, Status], other: dict[str, Status],
+                  job: JobSummary) -> None:
+    """A parent with a verdict on one side only: on the other side its status is
+    the test's own, not "absent" (it passed there with its subtests)."""
+    tests = dict(job.tests())
+    for path in other:
+        if path not in statuses and path in tests and tests[path].subtests:
+            statuses[path] = tests[path].status
+
+
+def reached_tests(job: JobSummary) -> bool:
+    return any(s.name == "test" and s.status in TESTED for s in job.stages)
+
+
+def reached_text(job: JobSummary) -> str:
+    """The stage a job reached, as the tables print it."""
+    last = "nothing"
+    for s in job.stages:
+        if s.status in TESTED:
+            last = s.name
+        elif s.status != "skipped":
+            return f"{s.name} {s.status.upper()}"
+    return last if job.state == "complete" else f"{last} ({job.state})"
 
 
 def _classify(path: str, a: Status | None, b: Status | None, cmp: Comparison) -> None:
@@ -71,15 +110,24 @@ def _classify(path: str, a: Status | None, b: Status | None, cmp: Comparison) ->
         cmp.newly_flaky.append(change)
 
 
-def compare_jobs(a: JobSummary, b: JobSummary) -> Comparison:
-    cmp = Comparison(a.job, b.job)
-    sa, sb = leaf_statuses(a), leaf_statuses(b)
+def _compare_tests(a: JobSummary, b: JobSummary, cmp: Comparison) -> None:
+    sa, sb = verdict_statuses(a), verdict_statuses(b)
+    _fill_parents(sa, sb, a)
+    _fill_parents(sb, sa, b)
     for path in sorted(set(sa) | set(sb)):
         _classify(path, sa.get(path), sb.get(path), cmp)
     fa = {s.fingerprint: s for s in a.splats}
     fb = {s.fingerprint: s for s in b.splats}
-    cmp.new_splats = [s for f, s in fb.items() if f not in fa]
+    cmp.new_splats = [s for f, s in fb.items() if f not in fa and not s.known]
     cmp.gone_splats = [s for f, s in fa.items() if f not in fb]
+
+
+def compare_jobs(a: JobSummary, b: JobSummary) -> Comparison:
+    cmp = Comparison(a.job, b.job)
+    cmp.incomplete = [f"{side}: {j.job} reached {reached_text(j)}"
+                      for side, j in (("A", a), ("B", b)) if not reached_tests(j)]
+    if not cmp.incomplete:
+        _compare_tests(a, b, cmp)
     stages_a = {s.name: s for s in a.stages}
     for s in b.stages:
         before = stages_a.get(s.name)
@@ -106,7 +154,9 @@ def format_comparison(cmp: Comparison, most: int | None = None) -> str:
         if splats:
             lines.append(f"{title} ({len(splats)}):")
             lines += [f"  [{s.fingerprint[:12]}] {s.kind}: {s.title}" for s in splats]
-    lines.append("verdict: " + ("REGRESSED" if cmp.regressed else "no regression"))
+    lines += [f"no test verdicts: {why}" for why in cmp.incomplete]
+    lines.append("verdict: " + {"regressed": "REGRESSED", "incomplete": "incomplete"}
+                 .get(cmp.verdict, cmp.verdict))
     return "\n".join(lines)
 
 

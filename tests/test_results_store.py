@@ -27,6 +27,9 @@ def splat(fp, title="WARNING: at foo"):
     return Splat("warning", title, fp, frames=["foo", "bar"], excerpt=[title])
 
 
+TESTED = ("apply", "build", "boot", "test")
+
+
 def make_job(tmp_path, run, suites, splats=(), stages=("apply", "build")):
     store = JobStore.create(tmp_path, run, ["series", "v1", "small-gcc"])
     for s in stages:
@@ -98,10 +101,10 @@ def test_junit_counts_and_failure_text(tmp_path):
 def test_compare_finds_every_kind_of_change(tmp_path):
     a = make_job(tmp_path, "a", {"t": parsed(keep="pass", broke="pass", fixed="fail",
                                             skipme="pass", gone="pass")},
-                 splats=[splat("f1"), splat("f2")])
+                 splats=[splat("f1"), splat("f2")], stages=TESTED)
     b = make_job(tmp_path, "b", {"t": parsed(keep="pass", broke="fail", fixed="pass",
                                             skipme="skip", fresh="pass")},
-                 splats=[splat("f2"), splat("f3", "BUG: new")])
+                 splats=[splat("f2"), splat("f3", "BUG: new")], stages=TESTED)
     cmp = compare_jobs(a, b)
     assert [c.test for c in cmp.new_failures] == ["t/broke"]
     assert [c.test for c in cmp.fixes] == ["t/fixed"]
