@@ -2,7 +2,8 @@
 
 `parse_ktap(lines, name=None) -> ParsedLog` reads `KTAP version 1` and
 `TAP version 13|14` output: plans (`1..N`, `1..0 # SKIP why`, leading or
-trailing), `ok` / `not ok` lines with or without numbers, `-` separators and
+trailing), `ok` / `not ok` lines (a word of their own, then a number;
+without the number only under `TAP version 13|14`), `-` separators and
 descriptions, the directives SKIP, TODO, XFAIL, XPASS, TIMEOUT and ERROR (any
 case), diagnostics (`# ...`: they join the log of the test whose result comes
 next at that level), nested subtests (indented by any amount, each with its
@@ -38,7 +39,8 @@ from .model import ParsedLog, Status, TestResult
 
 VERSION = re.compile(r"^(?:KTAP version \d+|TAP version \d+)\s*$")
 PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*(.*))?$")
-RESULT = re.compile(r"^(ok|not ok)\b(?:\s+(\d+)\b)?(?:\s*-(?=\s|$))?\s*(.*)$")
+# `ok`/`not ok` as a word of its own: `ok: done` or `okay` is not a result.
+RESULT = re.compile(r"^(ok|not ok)(?=\s|$)(?:\s+(\d+)\b)?(?:\s*-(?=\s|$))?\s*(.*)$")
 SUBTEST_HDR = re.compile(r"^#\s*Subtest:\s*(.*)$")
 BAIL = re.compile(r"^Bail out!\s*(.*)$")
 KMSG = re.compile(r"^(?:<\d>)?\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])? ?")
@@ -108,6 +110,7 @@ class _Frame:
     plan_skip: str | None = None
     log: list = field(default_factory=list)
     name: str | None = None          # from "# Subtest: name"
+    tap: bool = False                # under `TAP version N`: results may omit their number
 
 
 def _indent(line: str) -> int:
@@ -143,11 +146,11 @@ class _Parser:
         ind, text = _indent(raw), raw.strip()
         if VERSION.match(text):
             self.seen_tap = True
-            self._version(ind)
+            self._version(ind, text.startswith("TAP"))
         elif PLAN.match(text):
             self.seen_tap = True
             self._plan(ind, PLAN.match(text))
-        elif RESULT.match(text):
+        elif self._is_result(ind, RESULT.match(text)):
             self.seen_tap = True
             self._result(n, ind, RESULT.match(text))
         elif SUBTEST_HDR.match(text):
@@ -176,7 +179,7 @@ class _Parser:
         return self.stack[0]
 
     def _push(self, ind: int) -> _Frame:
-        fr = _Frame(indent=ind, name=self.pending_name)
+        fr = _Frame(indent=ind, name=self.pending_name, tap=self.stack[-1].tap)
         self.pending_name = None
         self.stack.append(fr)
         return fr
@@ -185,9 +188,14 @@ class _Parser:
         top = self.stack[-1]
         return len(self.stack) > 1 and top.indent == ind and not top.tests and top.plan is None
 
-    def _version(self, ind: int) -> None:
-        if ind > self.stack[-1].indent:
-            self._push(ind)
+    def _version(self, ind: int, tap: bool) -> None:
+        fr = self._push(ind) if ind > self.stack[-1].indent else self._frame_for(ind)
+        fr.tap = tap
+
+    def _is_result(self, ind: int, m: re.Match | None) -> bool:
+        """A result line: `ok`/`not ok` and a number, or without a number where the
+        format allows it (TAP 13/14, not KTAP or output with no version line)."""
+        return m is not None and (m.group(2) is not None or self._frame_for(ind).tap)
 
     def _plan(self, ind: int, m: re.Match) -> None:
         fr = self._push(ind) if ind > self.stack[-1].indent else self._frame_for(ind)
