@@ -192,6 +192,15 @@ def test_tree_definition_errors_name_file_and_line(tmp_path):
     with pytest.raises(InputError, match="'reason'") as e:
         load_treedef(d / "tree.yaml")
     assert e.value.line == 5
+    deny = "denylist:\n  - suite: test_progs\n    test: foo\n    reason: r\n"
+    for extra, line, msg in (("    toolchain: icc\n", 9, "unknown toolchain 'icc'"),
+                             ("    expires: soon\n", 9, "must be a date"),
+                             ("    owner: me\n", 9, "unknown key 'owner'")):
+        (d / "tree.yaml").write_text("name: bad\ndescription: x\nsource: {apt: p}\n" + deny
+                                     + "    accel: tcg\n" + extra)
+        with pytest.raises(InputError, match=msg) as e:
+            load_treedef(d / "tree.yaml")
+        assert e.value.line == line and str(e.value).startswith(f"{d / 'tree.yaml'}:{line}: ")
 
 
 def test_kernel_version_and_gitignore_block(tmp_path):

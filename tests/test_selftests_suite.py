@@ -68,6 +68,14 @@ def test_good_suite_loads(tmp_path):
     ("runner: command\ncommand: [echo]\ntimeout:\n  watchdog: 5\n", 4, "test_progs option"),
     ("runner: test_progs\nrunner: kselftest\n", 2, "duplicate key"),
     ("runner: test_progs\nbase: home\n", 2, "unknown base 'home'"),
+    ("runner: test_progs\ndeny:\n  - name: x\n    reason: r\n    accel: qemu\n", 5,
+     "unknown accel 'qemu' in deny entry (one of: kvm, tcg)"),
+    ("runner: test_progs\ndeny:\n  - name: x\n    reason: r\n    arch: [x86_64, sparc]\n", 5,
+     "unknown arch 'sparc'"),
+    ("runner: test_progs\ndeny:\n  - name: x\n    reason: r\n    toolchain: icc\n", 5,
+     "unknown toolchain 'icc'"),
+    ("runner: test_progs\ndeny:\n  - name: x\n    reason: r\n    accel: []\n", 5,
+     "'accel' must be a value or a list of values"),
     ("runner: [test_progs\n", 2, "YAML syntax error"),
 ])
 def test_bad_suites_name_file_and_line(tmp_path, text, line, msg):
@@ -211,3 +219,14 @@ def test_kselftest_suite_targets_and_copy(tmp_path):
 def test_shipped_landlock_suite_loads():
     s = load_suite("landlock")
     assert s.runner == "kselftest" and s.copy and s.kselftest_targets == ["landlock"]
+
+
+def test_suites_cli_names_file_and_line_of_a_bad_condition(tmp_path, capsys):
+    import harness
+    p = write(tmp_path, "runner: test_progs\ndeny:\n  - name: x\n    reason: r\n"
+                        "    accel: qemu\n")
+    assert harness.main(["suites", str(p)]) == 2
+    assert f"{p}:5: unknown accel 'qemu'" in capsys.readouterr().err
+    assert harness.main(["suites", "full", "--accel", "kvm"]) == 0
+    out = capsys.readouterr().out
+    assert "not denied (accel is kvm, the entry is for tcg): verif_scale* [accel tcg]" in out

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from common.proc import Runner
-from vm.boot import VM, VMBootError, VMRequest, guarded, kill_line, start_vm
+from common.errors import InfraError
+from vm import boot as boot_mod
+from vm.boot import VM, VMBootError, VMRequest, VMRunTimeout, guarded, kill_line, start_vm
 from vm.keys import load_public_key, new_client_key
 from vm.probe import ProbeResult
 from vm.ssh import ExecResult
@@ -141,3 +143,40 @@ def test_boot_failures_are_classified_with_console_tail(tmp_path, body, kind):
     assert req.console_log.read_text().splitlines()[0] == err.value.tail[0]
     left = [d for d in set(os.listdir("/tmp")) - before if d.startswith("kharness-vm-")]
     assert left == []   # the per-run home (with the private key) is gone
+
+
+class HangingSession:
+    """Logs in at once; a streamed command runs until the VM process dies."""
+
+    def __init__(self, *args):
+        self.connected = True
+        self.proc = None
+
+    def exec(self, line, timeout):
+        return ExecResult(0, "", "", False, 0.1)
+
+    def stream(self, line, out_path, timeout):
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        raise InfraError("SSH connection to the guest is gone")
+
+    def close(self):
+        self.connected = False
+
+
+def test_run_timeout_kills_the_vm_and_its_commands_raise_a_typed_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(boot_mod, "SSHSession", HangingSession)
+    monkeypatch.setattr(boot_mod, "_wait_for_ssh", lambda vm, home, start: None)
+    req = boot_req(tmp_path, fake_vng(tmp_path, "echo booted\nexec sleep 60\n"))
+    req.run_timeout = 1.0
+    with start_vm(req, Runner(), probe=TCG) as vm:
+        vm.session.proc = vm.proc
+        start = time.monotonic()
+        with pytest.raises(VMRunTimeout) as err:
+            vm.stream(["sleep", "600"], tmp_path / "out.log", 600)
+        assert time.monotonic() - start < 15
+        assert not group_alive(vm.proc.pid) and vm.expired and not vm.alive()
+        with pytest.raises(VMRunTimeout):
+            vm.exec(["true"], 5)
+    assert err.value.exit_code == 7 and "outlived its run timeout of 1s" in str(err.value)

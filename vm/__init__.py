@@ -14,6 +14,9 @@ vm.boot.start_vm(req, runner, *, probe=None) -> context manager yielding VM
     of the group (qemu) is left.
     Raises vm.boot.VMBootError (a BootError, exit 6) with .kind = "panic" |
     "no-init" | "no-ssh" | "vm-exited" and .tail = the last 50 console lines.
+    `run_timeout` (see selftests.run.vm_budget): past it the VM is killed,
+    VM.expired is set, and VM.exec/stream raise vm.boot.VMRunTimeout (a
+    StageTimeout, exit 7); VM.raise_if_expired() raises it on demand.
 VM.exec(cmd, timeout) -> vm.ssh.ExecResult(rc, stdout, stderr, timed_out, duration)
     `cmd` is an argv list (quoted for the guest) or a guest shell line. Runs under
     `timeout -s KILL` in the guest; past timeout + 15 s the host cuts it off and

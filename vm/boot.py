@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from common.errors import BootError, InfraError
+from common.errors import BootError, InfraError, StageTimeout
 
 from .console import EXITED, NO_SSH, BootFailure, ConsoleCapture, classify_failure
 from .keys import load_public_key, new_client_key
@@ -68,6 +68,16 @@ class VMBootError(BootError):
         self.console_log = console_log
 
 
+class VMRunTimeout(StageTimeout):
+    """The VM outlived its run timeout (VMRequest.run_timeout) and was killed
+    (exit code 7). Raised by VM.exec/stream once that happened."""
+
+    def __init__(self, run_timeout: float, console_log: Path):
+        super().__init__(f"VM killed: it outlived its run timeout of {run_timeout:.0f}s "
+                         f"(the job's suite budgets); console: {console_log}")
+        self.run_timeout = run_timeout
+
+
 class VM:
     """A running guest. exec/stream run commands over SSH with a guest-side
     `timeout -s KILL` and a host-side limit on top; a command still running past
@@ -95,14 +105,31 @@ class VM:
     def exec(self, cmd: Sequence[str] | str, timeout: float) -> ExecResult:
         """Run argv (quoted for the guest shell) or a guest shell command line."""
         line, tag = guarded(cmd, timeout)
-        res = self.session.exec(line, timeout + KILL_GRACE)
+        res = self._call(lambda: self.session.exec(line, timeout + KILL_GRACE))
         return self._settle(res, tag, timeout)
 
     def stream(self, cmd: Sequence[str] | str, out_path: Path, timeout: float) -> ExecResult:
         """Like exec; stdout+stderr go to `out_path` (appended) as they arrive."""
         line, tag = guarded(cmd, timeout)
-        res = self.session.stream(line, Path(out_path), timeout + KILL_GRACE)
+        res = self._call(lambda: self.session.stream(line, Path(out_path), timeout + KILL_GRACE))
         return self._settle(res, tag, timeout)
+
+    def _call(self, call) -> ExecResult:
+        """One SSH command; VMRunTimeout instead when the run timeout killed the
+        VM before or while it ran."""
+        self.raise_if_expired()
+        try:
+            res = call()
+        except InfraError:
+            self.raise_if_expired()
+            raise
+        self.raise_if_expired()
+        return res
+
+    def raise_if_expired(self) -> None:
+        """VMRunTimeout when the run timeout has killed this VM."""
+        if self.expired:
+            raise VMRunTimeout(self.req.run_timeout or 0.0, self.req.console_log)
 
     def _settle(self, res: ExecResult, tag: str, timeout: float) -> ExecResult:
         if res.rc is None and self.alive() and self.session.connected:
@@ -191,6 +218,8 @@ def start_vm(req: VMRequest, runner, *, probe: ProbeResult | None = None):
 
 
 def _expire(vm: VM) -> None:
+    """The run timeout's timer: mark the VM expired (its commands then raise
+    VMRunTimeout) and kill it."""
     vm.expired = True
     stop_group(vm.proc)
 
