@@ -11,9 +11,9 @@ from pathlib import Path
 from common.errors import BuildError, InfraError, InputError
 from common.fsutil import atomic_write, cache_dir, read_json, write_json
 
-from . import cache, srcsync
+from . import cache, srcsync, warnrecord
 from .key import KeyParts, tree_state
-from .logparse import Warning, first_errors, new_warnings, parse_warnings, warnings_report
+from .logparse import OBJECT_SUFFIXES, Diagnostic, first_errors, new_warnings, warnings_report
 from .objdir import Family, checkout, family_name
 from .progress_watch import LogWatcher
 from .toolchain import Toolchain, check_headers, kernel_tools, toolchain, versions
@@ -42,7 +42,8 @@ class BuildRequest:
     targets: list[str] = field(default_factory=list)   # empty: the default build
     ccache: bool = True
     nice: bool = True
-    base_warnings: Path | None = None   # warnings.json (or artifacts dir) of the base
+    # the base build's warnings: a list of Diagnostic, or a path (load_base_warnings)
+    base_warnings: Path | str | list[Diagnostic] | None = None
     timeout: float = 4 * 3600
     use_cache: bool = True
 
@@ -55,8 +56,8 @@ class BuildResult:
     key: str
     cached: bool
     duration: float
-    warnings: list[Warning]
-    new_warnings: list[Warning]
+    warnings: list[Diagnostic]          # the tree's full set (the family's warning record)
+    new_warnings: list[Diagnostic]      # those the base lacks (file, function, message)
     build_dir: Path                     # the family's persistent build dir
     family: str
     log: Path
@@ -123,14 +124,22 @@ def _check_tree_and_config(req: BuildRequest) -> str:
     return text
 
 
-def load_base_warnings(path: Path | None) -> list[Warning] | None:
-    if path is None:
-        return None
-    p = Path(path)
+def load_base_warnings(base) -> list[Diagnostic] | None:
+    """The base build's warnings from what a caller has: a list of Diagnostic, or a
+    path to a job dir, its build/ dir, an artifacts dir, or the warnings.json of any
+    of them (a list, or the {key, cached, warnings, new} a job writes)."""
+    if base is None or isinstance(base, list):
+        return base
+    p = Path(base)
     if p.is_dir():
-        p = p / "warnings.json"
+        found = [f for f in (p / "warnings.json", p / "build" / "warnings.json") if f.is_file()]
+        if not found:
+            raise InputError("no warnings.json here, nor in its build/ dir", path=str(p))
+        p = found[0]
     try:
-        return [Warning.from_dict(d) for d in read_json(p)]
+        data = read_json(p)
+        items = data["warnings"] if isinstance(data, dict) else data
+        return [Diagnostic.from_dict(d) for d in items]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(f"cannot read base warnings: {e}", path=str(p)) from e
 
@@ -174,6 +183,7 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
             atomic_write(dotconfig, config_text)
         _unlink(log)
         remake_objects(obj, targets)
+        record = _open_record(req, tc, obj, progress)
         stats = fam.load_stats()
         argv = make_argv(req, tc, obj, make_flags(req, tc), targets)
         env = build_env(req.tree, req.ccache)
@@ -182,20 +192,28 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
             t = time.monotonic()
             res = runner.run(argv, env=env, log=log, timeout=req.timeout)
         text = _read(log)
+        warnrecord.update(record, obj, text.splitlines(), strip=(str(obj), str(req.tree)))
         if res.returncode != 0:
             _fail(req, log, text, obj)
         mods = _modules(req, runner, tc, obj, fam, log, env, config_text)
         srcsync.built(runner, req.tree, fam.sources)
         _update_stats(fam, stats, watch.count, time.monotonic() - t, bool(targets))
-        warns = parse_warnings(_read(log).splitlines(), strip=(str(req.tree), str(obj)))
         wjson = fam.root / "warnings.json"
-        write_json(wjson, [w.to_dict() for w in warns])
+        write_json(wjson, [w.to_dict() for w in warnrecord.full_set(record, obj)])
         return cache.store(key, _artifact_files(req, obj, log, wjson),
                            {"modules": mods} if mods else None,
                            {"family": fam.name, "tree": str(req.tree)})
 
 
-OBJECT_SUFFIXES = (".o", ".s", ".i", ".lst")
+def _open_record(req: BuildRequest, tc: Toolchain, obj: Path, progress) -> warnrecord.Record:
+    """The build dir's warning record for these make flags, with the objects it
+    does not know removed so that this build compiles them and records them."""
+    record = warnrecord.load(obj, make_flags(req, tc))
+    gone = warnrecord.forget_unrecorded(record, obj)
+    if gone and progress is not None:
+        progress.info(f"[build] warning record: {len(gone)} objects not recorded under "
+                      f"{' '.join(record.flags)}; compiling them again")
+    return record
 
 
 def remake_objects(obj: Path, targets: list[str]) -> list[Path]:
@@ -268,7 +286,7 @@ def _fail(req: BuildRequest, log: Path, text: str, obj: Path) -> None:
 
 
 def _result(req, fam: Family, key: str, art: Path, *, cached: bool, t0: float) -> BuildResult:
-    warns = [Warning.from_dict(d) for d in read_json(art / "warnings.json")]
+    warns = [Diagnostic.from_dict(d) for d in read_json(art / "warnings.json")]
     base = load_base_warnings(req.base_warnings)
     new = new_warnings(warns, base) if base is not None else []
     res = BuildResult(
@@ -281,7 +299,7 @@ def _result(req, fam: Family, key: str, art: Path, *, cached: bool, t0: float) -
         title = f"build {key[:12]}" + (" (against base)" if base is not None else "")
         res.warnings_report = rd / "warnings.txt"
         atomic_write(res.warnings_report, warnings_report(warns, new, title))
-        write_json(rd / "warnings.json", {"key": key, "cached": cached,
+        write_json(rd / "warnings.json", {"key": key, "cached": cached, "base": base is not None,
                                           "warnings": [w.to_dict() for w in warns],
                                           "new": [w.to_dict() for w in new]})
         _copy_log(art / "build.log", rd)

@@ -1,9 +1,9 @@
 """Compare the diagnostics a build printed with the ones a robot report lists."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .diag import Diagnostic
+from kbuild.logparse import NOTE, Diagnostic
 
 REPRODUCED = "reproduced"
 PARTIAL = "partially reproduced"
@@ -36,13 +36,13 @@ class Verdict:
 
 def targets_of(reported: list[Diagnostic]) -> list[Diagnostic]:
     """The diagnostics a verdict is about: the ones marked new ('>>'), else all but notes."""
-    marked = [d for d in reported if d.new and d.kind != "note"]
-    return marked or [d for d in reported if d.kind != "note"]
+    marked = [d for d in reported if d.new and d.severity != NOTE]
+    return marked or [d for d in reported if d.severity != NOTE]
 
 
 def _relative(d: Diagnostic, src_root: str | None) -> Diagnostic:
     if src_root and d.file.startswith(src_root.rstrip("/") + "/"):
-        d = Diagnostic(**{**d.to_dict(), "file": d.file[len(src_root.rstrip("/")) + 1:]})
+        d = replace(d, file=d.file[len(src_root.rstrip("/")) + 1:])
     return d
 
 
@@ -68,7 +68,9 @@ def match_diagnostics(reported: list[Diagnostic], seen: list[Diagnostic],
 
 
 def _best(r: Diagnostic, pool: list[Diagnostic]) -> Diagnostic | None:
-    """Same file + function + message; among those, the nearest line."""
+    """The same diagnostic (Diagnostic.key: file, function, message); among those, the
+    nearest line. A report or a log that names no function matches on file and
+    message alone."""
     same = [s for s in pool if s.key() == r.key()]
     if not same:
         same = [s for s in pool if s.key()[0] == r.key()[0] and s.key()[2] == r.key()[2]

@@ -93,11 +93,14 @@ def test_killed_build_dir_left_in_tree_is_reclaimed_and_continued(tree, config):
     fam = Family("linux-small-gcc")
     fam.obj.mkdir(parents=True)
     (fam.obj / "half-built.o").write_text("from the killed run\n")
+    (fam.obj / "include").mkdir()
+    (fam.obj / "include/autoconf.h").write_text("from the killed run\n")
     (fam.obj / MARK).write_text(fam.name + "\n")
     os.rename(fam.obj, tree / IN_TREE)                   # as a kill -9 mid-build leaves it
     fam.state.write_text(json.dumps({"at": str(tree / IN_TREE)}))
     res = build_kernel(req(tree, config), runner())
-    assert (res.build_dir / "half-built.o").is_file() and (res.build_dir / "built.o").is_file()
+    assert (res.build_dir / "include/autoconf.h").is_file() and (res.build_dir / "built.o").is_file()
+    assert not (res.build_dir / "half-built.o").exists()    # not in the warning record
 
 
 def test_half_written_artifact_dir_is_never_reused(tree, config):

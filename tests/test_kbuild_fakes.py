@@ -34,6 +34,16 @@ def fake_kernel_make(argv):
     (obj / "built.o").write_text("object\n")
 
 
+def make_objects(argv, out: str) -> None:
+    """Write the objects whose `  CC      x.o` lines the fake make prints, as make does."""
+    obj = obj_of(argv)
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("  ") and parts and parts[-1].endswith(".o"):
+            (obj / parts[-1]).parent.mkdir(parents=True, exist_ok=True)
+            (obj / parts[-1]).write_text(f"object {len(line)}\n")
+
+
 def runner(head="a" * 40, gcc="gcc (Debian 12.2.0-14) 12.2.0", dirty="", make_rc=0,
            make_out=MAKE_OUT, make_effect=fake_kernel_make, missing=()) -> FakeRunner:
     fr = FakeRunner()
@@ -46,7 +56,11 @@ def runner(head="a" * 40, gcc="gcc (Debian 12.2.0-14) 12.2.0", dirty="", make_rc
     fr.on("status --porcelain", stdout=" M fs/namei.c\n" if dirty else "")
     fr.on("ls-files -z", stdout="").on("--name-only -z", stdout="")
     fr.on("diff HEAD", stdout=dirty)
-    fr.on(lambda a: "make" in a, returncode=make_rc, stdout=make_out, effect=make_effect)
+    def effect(argv):
+        if make_effect is not None:
+            make_effect(argv)
+            make_objects(argv, make_out)
+    fr.on(lambda a: "make" in a, returncode=make_rc, stdout=make_out, effect=effect)
     return fr
 
 

@@ -1,7 +1,7 @@
 """Warning and error extraction on recorded build logs; comparison with a base."""
 from pathlib import Path
 
-from kbuild.logparse import (COMPILER, KERNEL_DOC, LINKER, MODPOST, SPARSE, Warning,
+from kbuild.logparse import (COMPILER, KERNEL_DOC, LINKER, MODPOST, SPARSE, Diagnostic,
                              first_errors, new_warnings, parse_warnings, warnings_report)
 
 LOGS = Path(__file__).parent / "data" / "buildlogs"
@@ -52,8 +52,8 @@ def test_new_warnings_tolerate_line_drift():
 
 
 def test_a_second_copy_of_a_known_warning_is_new():
-    w = Warning(COMPILER, "a.c", 1, 1, "m", "-Wx")
-    w2 = Warning(COMPILER, "a.c", 9, 1, "m", "-Wx")
+    w = Diagnostic(COMPILER, "a.c", 1, 1, "m", "-Wx")
+    w2 = Diagnostic(COMPILER, "a.c", 9, 1, "m", "-Wx")
     assert new_warnings([w, w2], [w]) == [w2]
 
 
@@ -71,7 +71,7 @@ def test_report_marks_new_ones_robot_style():
 
 def test_warning_round_trips_through_dict():
     w = parse_warnings(lines("gcc-w1-sparse.log"))[0]
-    assert Warning.from_dict(w.to_dict()) == w
+    assert Diagnostic.from_dict(w.to_dict()) == w
 
 
 def test_first_error_per_file_from_selftests_log():

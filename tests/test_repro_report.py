@@ -58,8 +58,9 @@ def test_clang_sparse_plain_text():
     assert r.make_targets == ["kernel/bpf/"]
     assert r.patch_message_id == \
         "22bededbd502e0df45326a54b3056941de65a101.1617831474.git.dxu@dxuuu.xyz"
-    kinds = [(d.kind, d.new) for d in r.diagnostics]
-    assert kinds == [("sparse", True), ("warning", True), ("note", False), ("error", True)]
+    kinds = [(d.kind, d.severity, d.new) for d in r.diagnostics]
+    assert kinds == [("sparse", "warning", True), ("compiler", "warning", True),
+                     ("compiler", "note", False), ("compiler", "error", True)]
     assert "expected void **slot" in r.diagnostics[0].message
     assert r.reported_by == ["kernel test robot <lkp@intel.com>"]
 
@@ -68,7 +69,7 @@ def test_link_error_report():
     r = parse_report((DATA / "link-error.txt").read_bytes())
     assert r.headline == "build errors"
     assert [(d.kind, d.function) for d in r.diagnostics] == \
-        [("ld", "bpf_iter_path_next"), ("modpost", None)]
+        [("linker", "bpf_iter_path_next"), ("modpost", None)]
     assert (r.compiler.name, r.compiler.version) == ("clang", "21.0.0")
 
 
@@ -137,16 +138,17 @@ def test_match_tolerates_line_drift_and_reports_partial():
     v = match_diagnostics(reported, seen, src_root="/src")
     assert v.verdict == PARTIAL and len(v.matched) == 2 and len(v.missing) == 1
     assert "'flags'" in v.missing[0].message
-    seen.append(Diagnostic("fs/namei.c", 2081, "kernel-doc",
+    seen.append(Diagnostic("kernel-doc", "fs/namei.c", 2081, None,
                            "Function parameter or struct member 'flags' not described in "
-                           "'__path_walk_parent'", "__path_walk_parent"))
+                           "'__path_walk_parent'", function="__path_walk_parent"))
     assert match_diagnostics(reported, seen, src_root="/src").verdict == REPRODUCED
     assert match_diagnostics(reported, []).verdict == NOT_REPRODUCED
 
 
 def test_match_requires_same_function():
-    reported = parse_diagnostics([">> a.c:1:1: warning: unused variable 'x' [-Wunused-variable]"])
-    reported[0].function = "f"
+    reported = parse_diagnostics(["a.c: In function 'f':",
+                                  ">> a.c:1:1: warning: unused variable 'x' [-Wunused-variable]"])
+    assert reported[0].function == "f"
     other = parse_diagnostics(["a.c: In function 'g':",
                                "a.c:1:1: warning: unused variable 'x' [-Wunused-variable]"])
     assert match_diagnostics(reported, other).verdict == NOT_REPRODUCED
