@@ -4,7 +4,8 @@
 test_progs.c prints (print_test_result, print_subtest_name, dump_test_log):
 `#N/M    test/sub:OK|FAIL|SKIP` per subtest, each after its own log when it
 failed (or always with -v), then `#N      test:OK|FAIL|SKIP|OK (SKIP: x/y)`
-after the test's log, and at the end an optional `All error logs:` section that
+after the test's log (a test that fails after its subtests passed prints its
+own log before its subtest lines: it stays the test's), and at the end an optional `All error logs:` section that
 repeats the failed tests (their logs fill in, they are not counted twice) and
 `Summary: P/S PASSED, K SKIPPED, F FAILED`. Lines between results are the log
 of the (sub)test whose result comes next.
@@ -70,6 +71,16 @@ def _sub(st: _State, n: int, m: re.Match) -> None:
     st.log = []
 
 
+def _own_log(t: TestResult) -> None:
+    """A test that failed while its subtests passed: test_progs prints its own log
+    first, then the subtest lines, and no log for a passing subtest (without -v),
+    so the lines read as the first subtest's are the test's own."""
+    if t.status != Status.FAIL or any(s.status.is_bad for s in t.subtests):
+        return
+    for sub in t.subtests:
+        t.log, sub.log = t.log + sub.log, []
+
+
 def _refill(st: _State, num: int, sub: str | None) -> None:
     """A result repeated under "All error logs:": give it the log if it had none."""
     t = st.by_num.get(num)
@@ -88,6 +99,7 @@ def _test(st: _State, n: int, m: re.Match) -> None:
     reason = f"SKIP: {m.group(4)}/{m.group(5)}" if m.group(4) else ""
     t = TestResult(m.group(2), STATUS[m.group(3)], num, reason, log=st.log,
                    subtests=st.subs.pop(num, []), line=n)
+    _own_log(t)
     st.tests.append(t)
     st.by_num[num] = t
     st.running.pop(num, None)
