@@ -3,6 +3,7 @@ revisions."""
 from __future__ import annotations
 
 import sys
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,13 +11,15 @@ from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, HarnessError, UsageError
 from common.fsutil import REPO_ROOT
 from common.progress import Progress
 from common.proc import Runner
+from pipeline.job import add_job_args, spec_from_args, spec_to_argv, split_series
 from results.store import default_root, new_run_id
 
 from .criteria import parse_criterion
 
+EXIT_BISECT_ABORT = 128
+
 
 def _job_args(p) -> None:
-    from pipeline.cli import add_job_args
     add_job_args(p)
     p.add_argument("--criterion", required=True,
                    help="test:NAME, warning:REGEX, splat:REGEX, boot or build")
@@ -34,7 +37,8 @@ def register(sub) -> None:
                    help="patches known good (default 0: the base tree)")
     p.set_defaults(func=cmd_bisect)
 
-    p = sub.add_parser("bisect-commits", help="git bisect run over base commits GOOD..BAD")
+    p = sub.add_parser("bisect-commits", help="git bisect run over base commits GOOD..BAD "
+                                              "(with SERIES: the series applied on each)")
     p.add_argument("good")
     p.add_argument("bad")
     p.add_argument("--repo", type=Path, required=True,
@@ -45,11 +49,9 @@ def register(sub) -> None:
     p = sub.add_parser("bisect-step", help="one `git bisect run` step (exit 0 good, 1 bad, "
                                            "125 skip, 128 abort)")
     _job_args(p)
-    p.add_argument("--worktree", required=True)
     p.set_defaults(func=cmd_bisect_step)
 
     p = sub.add_parser("revisions", help="every revision of a series side by side")
-    from pipeline.cli import add_job_args
     add_job_args(p)
     p.set_defaults(func=cmd_revisions)
 
@@ -70,41 +72,35 @@ def _run_spec(args, kind: str = "bisect"):
     return run, Path(root) / run_id
 
 
-def _base_spec(args):
-    from pipeline.cli import spec_from_args
-    a = replace_args(args, series=args.series or None)
-    return spec_from_args(a)
-
-
-def replace_args(args, **kw):
-    import argparse
-    d = dict(vars(args))
-    d.update(kw)
-    return argparse.Namespace(**d)
-
-
-def _revisions_with_patches(series: str) -> list[str]:
-    from patches.manifest import find_series
-    from patches.source import revision_status
-    s = find_series(series)
-    return [r.label for r in s.revisions if revision_status(s, r).state == "present"]
+def _checked(spec):
+    """Check the job's inputs once before the first step (every error at once)."""
+    from pipeline.check import check_job
+    check_job(spec)
+    return spec
 
 
 def cmd_bisect(args) -> int:
     from .drivers import bisect_patches, bisect_revisions
-    from patches.manifest import parse_spec
-    if not args.series:
+    from .revisions import revisions_with_patches
+    if not args.series or args.base_only:
         raise UsageError("bisect needs SERIES@REV (patches) or SERIES --revs (revisions)")
     crit = parse_criterion(args.criterion)
-    name, rev = parse_spec(args.series)
+    name, rev = split_series(args.series)
+    base = spec_from_args(args)
+    if rev and not args.revs:
+        _checked(base)
+    else:
+        revs = args.revs.split(",") if args.revs else revisions_with_patches(name)
+        if not revs:
+            raise UsageError(f"{name}: no revision has patches to bisect")
+        for r in revs:
+            _checked(replace(base, rev=r))
     run, out = _run_spec(args)
-    base = replace(_base_spec(args), series=name, rev=rev)
     out.mkdir(parents=True, exist_ok=True)
     if rev and not args.revs:
         result, _, summary = bisect_patches(name, rev, crit, run, base, out, args.tries,
                                             args.good)
     else:
-        revs = args.revs.split(",") if args.revs else _revisions_with_patches(name)
         result, _, summary = bisect_revisions(name, revs, crit, run, base, out,
                                               Runner(verbose=args.verbose), args.tries)
     print(summary)
@@ -112,22 +108,24 @@ def cmd_bisect(args) -> int:
     return EXIT_PASS if result.status == "found" else EXIT_TESTS_FAILED
 
 
+def step_argv(spec, criterion: str, tries: int, results: Path) -> list[str]:
+    """The `git bisect run` command: bisect-step with every option a step forwards,
+    derived from the job option table."""
+    return [sys.executable, str(REPO_ROOT / "harness.py"), "bisect-step",
+            "--criterion", criterion, "--tries", str(tries), "--results", str(results),
+            *spec_to_argv(spec, step=True)]
+
+
 def cmd_bisect_commits(args) -> int:
     from .drivers import bisect_commits
     parse_criterion(args.criterion)
+    repo = args.repo.resolve()
+    spec = _checked(replace(spec_from_args(args, need_series=False), worktree=str(repo)))
     runner, root = _runner_and_root(args)
     out = Path(root) / new_run_id("bisect-commits")
     out.mkdir(parents=True, exist_ok=True)
-    step = [sys.executable, str(REPO_ROOT / "harness.py"), "bisect-step",
-            "--worktree", str(args.repo.resolve()), "--criterion", args.criterion,
-            "--tries", str(args.tries), "--base-only", "--tree", args.tree,
-            "--profile", args.profile, "--toolchain", args.toolchain,
-            "--results", str(out / "steps")]
-    for s in args.suite:
-        step += ["--suite", s]
-    if args.accel:
-        step += ["--accel", args.accel]
-    first, log = bisect_commits(args.repo.resolve(), args.good, args.bad, step, runner, out)
+    step = step_argv(spec, args.criterion, args.tries, out / "steps")
+    first, log = bisect_commits(repo, args.good, args.bad, step, runner, out)
     print(log)
     print(f"first bad commit: {first}" if first else "no first bad commit found")
     print(f"bisect log: {out / 'bisect.log'}")
@@ -135,22 +133,30 @@ def cmd_bisect_commits(args) -> int:
 
 
 def cmd_bisect_step(args) -> int:
-    """Never raises: git bisect run reads only the exit code."""
+    """Never raises: git bisect run reads only the exit code. Anything that is not
+    a verdict of the criterion (bad input, a harness bug, an infrastructure
+    failure) aborts the bisect (128) rather than calling a commit good or bad."""
     from .core import evaluate_with_tries
     from .drivers import judge_outcome, step_exit_code
     try:
         crit = parse_criterion(args.criterion)
+        spec = spec_from_args(args, need_series=False)
+        if not spec.worktree:
+            raise UsageError("bisect-step needs --worktree (the checkout git bisect moves)")
+        _checked(spec)
         run, _ = _run_spec(args)
-        spec = replace(_base_spec(replace_args(args, base_only=True, series=None)),
-                       worktree=args.worktree)
         v = evaluate_with_tries(lambda: judge_outcome(crit, run(spec))[0], args.tries)
     except HarnessError as e:
         print(f"bisect-step: abort: {e}", file=sys.stderr)
-        return 128
+        return EXIT_BISECT_ABORT
+    except Exception as e:  # noqa: BLE001 - a harness bug is never a verdict
+        traceback.print_exc()
+        print(f"bisect-step: abort: harness error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_BISECT_ABORT
     print(f"bisect-step: {v.verdict} {v.counts()}")
     if v.verdict == "flaky":
         print("bisect-step: flaky step: aborting rather than guessing", file=sys.stderr)
-        return 128
+        return EXIT_BISECT_ABORT
     return step_exit_code(v.verdict)
 
 
@@ -158,6 +164,6 @@ def cmd_revisions(args) -> int:
     from .revisions import revisions_table
     if not args.series:
         raise UsageError("revisions needs SERIES")
+    name, _ = split_series(args.series)
     run, out = _run_spec(args, "revisions")
-    return revisions_table(args.series.split("@")[0], _base_spec(args), run, out,
-                           Runner(verbose=args.verbose))
+    return revisions_table(name, spec_from_args(args), run, out, Runner(verbose=args.verbose))

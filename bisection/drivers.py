@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from common.errors import EXIT_BISECT_SKIP, InputError, UsageError
+from common.errors import EXIT_BISECT_SKIP, EXIT_INFRA, InfraError, InputError, UsageError
 from common.fsutil import write_json
-from results.store import load_job, write_text
+from results.store import write_text
 
 from .core import BAD, GOOD, SKIP, SearchResult, StepVerdict, evaluate_with_tries, search
 from .criteria import Criterion, judge, warnings_of
@@ -33,7 +33,14 @@ class BisectLog:
 
 
 def judge_outcome(criterion: Criterion, outcome) -> tuple[str, str, float]:
-    job = load_job(outcome.path)
+    """Judge a step's job. A job that ended in an infrastructure failure (exit 7: a
+    timeout, a harness bug) has no verdict: the bisect stops instead of guessing."""
+    job = outcome.summary
+    if outcome.exit_code == EXIT_INFRA:
+        failed = next((f"{s.name}: {s.detail.splitlines()[0]}" for s in job.stages
+                       if s.status == "failed" and s.detail), "no stage failed")
+        raise InfraError(f"step {job.job} ended in an infrastructure failure ({failed}); "
+                         f"results: {outcome.path}")
     verdict, why = judge(criterion, job, warnings_of(job))
     build = next((s.duration for s in job.stages if s.name == "build"), 0.0)
     return verdict, why, build

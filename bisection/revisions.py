@@ -7,7 +7,7 @@ from pathlib import Path
 
 from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, HarnessError
 from results.report import render_html
-from results.store import JobSummary, load_job, write_text
+from results.store import JobSummary, write_text
 
 
 def _leaves(job: JobSummary) -> dict[str, str]:
@@ -47,14 +47,19 @@ def range_diffs(series: str, revs: list[str], tree: str, runner) -> str:
     return "\n".join(parts)
 
 
+def revisions_with_patches(series: str) -> list[str]:
+    from patches.manifest import find_series
+    from patches.source import revision_status
+    s = find_series(series)
+    return [r.label for r in s.revisions if revision_status(s, r).state == "present"]
+
+
 def revisions_table(series: str, base_spec, run, out: Path, runner) -> int:
-    from .cli import _revisions_with_patches
-    revs = _revisions_with_patches(series)
+    revs = revisions_with_patches(series)
     if not revs:
         print(f"{series}: no revision has patches yet")
         return EXIT_PASS
-    jobs = [load_job(run(replace(base_spec, series=series, rev=r, upto=None)).path)
-            for r in revs]
+    jobs = [run(replace(base_spec, series=series, rev=r, upto=None)).summary for r in revs]
     text = table(revs, jobs)
     diffs = range_diffs(series, revs, base_spec.tree, runner)
     out.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,8 @@ class ApplyRequest:
     tree: str | None = None      # default: the revision's base tree
     upto: int | None = None      # apply only the first K patches
     fixups: bool = True          # apply the tree's fix-ups first
+    onto: Path | None = None     # a git checkout: apply onto its HEAD, not the revision's
+                                 # base (a bisect-commits step with a series)
 
 
 @dataclass
@@ -135,11 +137,29 @@ def apply_series(req: ApplyRequest, runner) -> ApplyResult:
             raise InputError(f"--upto {req.upto}: {series.name}@{rev.label} has {total} "
                              "patches", path=str(series.manifest), line=rev.line)
         items = items[:req.upto]
-    tree, ref, commit, repo = resolve_base(series, rev, req.tree, runner)
+    if req.onto is not None:
+        tree, ref, commit, repo = checkout_base(Path(req.onto), runner)
+        fixups = []
+    else:
+        tree, ref, commit, repo = resolve_base(series, rev, req.tree, runner)
+        fixups = _fixups(tree, req.fixups)
     res = ApplyResult(series.name, rev.label, tree, ref, commit, commit, commit,
                       wtmod.worktree_path(tree, series.name, rev.label), "", total=total,
                       upto=req.upto)
-    return _apply(res, repo, _fixups(tree, req.fixups), items, runner)
+    return _apply(res, repo, fixups, items, runner)
+
+
+def checkout_base(repo: Path, runner) -> tuple[str, str, str, Path]:
+    """(tree, ref, commit, repo) for a checkout given as the base: its HEAD. The
+    tree name is derived from the checkout's path, so its worktrees are its own."""
+    repo = repo.resolve()
+    res = git(runner, ["rev-parse", "--path-format=absolute", "--git-common-dir", "HEAD"],
+              cwd=repo, check=False)
+    lines = res.stdout.split()
+    if res.returncode != 0 or len(lines) != 2:
+        raise InputError("not a git checkout with a HEAD", path=str(repo))
+    tag = hashlib.sha256(str(repo).encode()).hexdigest()[:10]
+    return f"checkout-{tag}", "HEAD", lines[1], Path(lines[0])
 
 
 def apply_base(tree: str, runner, fixups: bool = True) -> ApplyResult:

@@ -3,6 +3,7 @@ its combined outputs, and merging shard results."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import threading
 from pathlib import Path
 
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
@@ -13,8 +14,10 @@ from results.compare import compare_jobs, format_comparison
 from results.report import bad_count, reached, render_html, render_table, suite_tree
 from results.store import JobSummary, find_jobs, load_job, write_text
 
+from .check import JobPlan
+from .context import JobContext
 from .job import JobSpec
-from .run import close_job, open_job, run_stages
+from .run import JobOutcome, close_job, open_job, run_stages
 
 VM_STAGES = ("boot", "test")
 
@@ -23,54 +26,107 @@ def _split(stages):
     return ([s for s in stages if s[0] not in VM_STAGES], [s for s in stages if s[0] in VM_STAGES])
 
 
-def run_matrix(specs: list[JobSpec], root: Path, run_id: str, runner, progress, jobs: int = 1,
+def _warn_key(spec: JobSpec) -> tuple:
+    """Jobs whose builds are comparable warning for warning."""
+    return (spec.tree, spec.profile, spec.toolchain, tuple(spec.make_flags),
+            tuple(spec.targets))
+
+
+class MatrixRun:
+    """The jobs of one matrix run: each is closed (outputs written, state final)
+    as soon as its last stage ends, and the combined outputs are rewritten then."""
+
+    def __init__(self, plans: list[JobPlan], root: Path, run_id: str, progress,
+                 compare_base: bool):
+        self.plans, self.run_dir, self.progress = plans, Path(root) / run_id, progress
+        self.root, self.run_id, self.compare_base = root, run_id, compare_base
+        self.open: dict[int, JobContext] = {}
+        self.done: dict[int, JobOutcome] = {}
+        self.base_warnings: dict[tuple, list] = {}
+        self.lock = threading.Lock()
+
+    def start(self, i: int, runner) -> JobContext:
+        ctx = open_job(self.plans[i], runner, self.progress, self.root, self.run_id)
+        self.open[i] = ctx
+        ctx.base_warnings = self.base_warnings.get(_warn_key(ctx.spec))
+        return ctx
+
+    def built(self, ctx: JobContext) -> None:
+        """A base job's build gives the warnings its series jobs are compared with."""
+        if ctx.spec.base_only and ctx.build is not None:
+            self.base_warnings.setdefault(_warn_key(ctx.spec), list(ctx.build.warnings))
+
+    def close(self, i: int, code: int, complete: bool = True) -> None:
+        with self.lock:
+            ctx = self.open.pop(i, None)
+            if ctx is None:
+                return
+            self.done[i] = close_job(ctx, code, complete)
+            self.write()
+
+    def outcomes(self) -> list[JobOutcome]:
+        return [self.done[i] for i in sorted(self.done)]
+
+    def write(self) -> tuple[str, list]:
+        outs = self.outcomes()
+        summaries = [o.summary for o in outs]
+        text = matrix_table(summaries)
+        comparisons = compare_with_base([o.spec for o in outs], summaries) \
+            if self.compare_base else []
+        write_combined(self.run_dir, summaries, text, comparisons)
+        return text, comparisons
+
+
+def run_matrix(plans: list[JobPlan], root: Path, run_id: str, runner, progress, jobs: int = 1,
                compare_base: bool = True, stages=None) -> int:
     """Builds run one at a time (they share build dirs and caches). Each job's
     boot and tests start as soon as its build is done: in turn with `jobs` 1, on
-    a pool of `jobs` VMs otherwise. Ctrl-C still writes the table of what ran."""
+    a pool of `jobs` VMs otherwise. Each job is closed when its tests end; Ctrl-C
+    still closes the rest and writes the table of what ran."""
     if stages is None:
         from .stages import STAGES as stages
     build_part, vm_part = _split(stages)
-    ctxs, codes, futs = [], {}, {}
+    run = MatrixRun(plans, root, run_id, progress, compare_base)
     pool = cf.ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
+    futs = []
+
+    def vm_then_close(i: int, ctx: JobContext) -> None:
+        run.close(i, run_stages(ctx, vm_part))
     try:
-        for spec in specs:
-            ctx = open_job(spec, runner, progress, root, run_id)
-            ctxs.append(ctx)
-            codes[id(ctx)] = run_stages(ctx, build_part)
+        for i in range(len(plans)):
+            ctx = run.start(i, runner)
+            run_stages(ctx, build_part)
+            run.built(ctx)
             if pool is not None:
-                futs[id(ctx)] = pool.submit(run_stages, ctx, vm_part)
+                futs.append(pool.submit(vm_then_close, i, ctx))
             else:
-                codes[id(ctx)] = run_stages(ctx, vm_part)
-        for c in ctxs:
-            if id(c) in futs:
-                codes[id(c)] = futs[id(c)].result()
+                run.close(i, run_stages(ctx, vm_part))
+        for f in futs:
+            f.result()
     except KeyboardInterrupt:
-        _finish(specs, ctxs, codes, root, run_id, progress, compare_base)
+        _finish(run, interrupted=True)
         raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return _finish(specs, ctxs, codes, root, run_id, progress, compare_base)
+    return _finish(run)
 
 
-def _finish(specs, ctxs, codes, root: Path, run_id: str, progress, compare_base: bool) -> int:
-    """Close every opened job, print the table and the comparisons, write the
-    combined outputs; the exit code of the whole matrix."""
-    outcomes = [close_job(c, codes.get(id(c), EXIT_INFRA), id(c) in codes) for c in ctxs]
-    summaries = [o.summary for o in outcomes]
-    run_dir = Path(root) / run_id
-    text = matrix_table(summaries)
-    opened = specs[:len(summaries)]
-    comparisons = compare_with_base(opened, summaries) if compare_base else []
-    write_combined(run_dir, summaries, text, comparisons)
+def _finish(run: MatrixRun, interrupted: bool = False) -> int:
+    """Close what is still open (incomplete), print the table and the comparisons;
+    the exit code of the whole matrix."""
+    for i in sorted(run.open):
+        run.close(i, EXIT_INFRA, complete=False)
+    text, comparisons = run.write()
+    progress = run.progress
     progress.info(text)
     for c in comparisons:
         progress.info(format_comparison(c, most=20))
-    if len(summaries) < len(specs):
-        progress.info(f"interrupted: {len(specs) - len(summaries)} job(s) never started")
-    progress.info(f"results: {run_dir}")
-    return _exit_code([o.exit_code for o in outcomes])
+    started = len(run.done)
+    if started < len(run.plans):
+        progress.info(f"interrupted: {len(run.plans) - started} job(s) never started")
+    progress.info(f"results: {run.run_dir}")
+    return _exit_code([o.exit_code for o in run.outcomes()])
 
 
 def _exit_code(codes: list[int]) -> int:

@@ -10,29 +10,13 @@ from common.errors import HarnessError
 from common.fsutil import REPO_ROOT, atomic_write
 
 from .byhand import ByHandInputs, byhand_script, plan_byhand
-from .job import JobSpec
+from .job import JobSpec, spec_to_argv
 
 
 def harness_argv(spec: JobSpec) -> list[str]:
-    """The `harness.py run` command line that runs this job again."""
-    argv = ["./harness.py", "run", "--tree", spec.tree, "--profile", spec.profile,
-            "--toolchain", spec.toolchain]
-    argv += ["--base-only"] if spec.base_only else [f"{spec.series}@{spec.rev or 'latest'}"]
-    for suite in spec.suites:
-        argv += ["--suite", suite]
-    if spec.accel:
-        argv += ["--accel", spec.accel]
-    if spec.upto is not None:
-        argv += ["--upto", str(spec.upto)]
-    for f in spec.fragments:
-        argv += ["--fragment", f]
-    for s in spec.allow_drop:
-        argv += ["--allow-drop", s]
-    for m in spec.make_flags:
-        argv += ["--make-flag", m]
-    for t in spec.targets:
-        argv += ["--target", t]
-    return argv
+    """The `harness.py run` command line that runs this job again (from the job
+    option table, like every other command line of a job)."""
+    return ["./harness.py", "run", *spec_to_argv(spec)]
 
 
 def _environment() -> list[str]:

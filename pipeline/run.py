@@ -5,6 +5,7 @@ import contextlib
 import json
 import platform
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,18 +15,25 @@ from common.stage import CACHED, FAILED, NOT_RUN, OK, StageResult
 
 from results.store import JobStore, JobSummary, new_run_id, now_iso, write_text
 
-from .job import JobContext, JobSpec
+from .check import JobPlan, check_job
+from .context import JobContext, StageReport
+from .job import JobSpec
 from .reproduce import write_reproducer
 
-StageFn = Callable[[JobContext], dict]
+StageFn = Callable[[JobContext], StageReport]
 
 
 @dataclass
 class JobOutcome:
+    """How a job ended, with the typed results its stages left (for bisect, repro
+    and revisions: they need not read back what this process just wrote)."""
     spec: JobSpec
     exit_code: int
     summary: JobSummary
     path: Path
+    apply: object | None = None       # patches.apply.ApplyResult
+    build: object | None = None       # kbuild.build.BuildResult
+    worktree: Path | None = None
 
 
 def _commands_so_far(ctx: JobContext) -> int:
@@ -59,21 +67,34 @@ def _run_stage(ctx: JobContext, name: str, fn: StageFn) -> StageResult:
     t0 = time.monotonic()
     ctx.store.record_stage(StageResult(name, "running", log=f"logs/{name}.log"))
     try:
-        data = fn(ctx) or {}
+        rep = fn(ctx) or StageReport()
     except HarnessError as e:
         status = NOT_RUN if isinstance(e, NotRun) else FAILED
-        res = StageResult(name, status, time.monotonic() - t0, str(e), e.exit_code,
-                          f"logs/{name}.log")
-        ctx.progress.end(name, started, status.upper(), str(e).splitlines()[0])
-        ctx.store.record_stage(res)
-        return res
-    status = CACHED if data.pop("cached", False) else OK
-    detail = data.pop("detail", "")
-    res = StageResult(name, status, time.monotonic() - t0, detail, EXIT_PASS,
-                      f"logs/{name}.log", data)
-    ctx.progress.end(name, started, status, detail)
+        return _ended(ctx, name, started, StageResult(
+            name, status, time.monotonic() - t0, str(e), e.exit_code, f"logs/{name}.log"))
+    except Exception as e:  # noqa: BLE001 - a harness bug: infrastructure, never a verdict
+        tb = keep_traceback(ctx.store.path / "logs" / f"{name}.traceback.txt")
+        return _ended(ctx, name, started, StageResult(
+            name, FAILED, time.monotonic() - t0,
+            f"harness error (a bug, not a test verdict): {type(e).__name__}: {e}\n"
+            f"traceback: {tb}", EXIT_INFRA, f"logs/{name}.log"))
+    status = CACHED if rep.cached else OK
+    return _ended(ctx, name, started, StageResult(
+        name, status, time.monotonic() - t0, rep.detail, EXIT_PASS, f"logs/{name}.log",
+        dict(rep.data)))
+
+
+def _ended(ctx: JobContext, name: str, started, res: StageResult) -> StageResult:
+    word = res.status.upper() if res.status in (FAILED, NOT_RUN) else res.status
+    ctx.progress.end(name, started, word, (res.detail.splitlines() or [""])[0])
     ctx.store.record_stage(res)
     return res
+
+
+def keep_traceback(path: Path) -> Path:
+    """Write the traceback being handled to `path` (the job's logs)."""
+    write_text(path, traceback.format_exc())
+    return path
 
 
 def tests_exit_code(store: JobStore) -> int:
@@ -96,25 +117,34 @@ def run_stages(ctx: JobContext, stages: list[tuple[str, StageFn]]) -> int:
     if failed:
         return failed[0].exit_code
     with contextlib.ExitStack() as stack:
-        ctx.facts["stack"] = stack
-        for name, fn in stages:
-            res = run_stage(ctx, name, fn)
-            if res.status in (FAILED, NOT_RUN):
-                ctx.store.skip_rest(name, f"{name} {res.status}")
-                return res.exit_code
+        ctx.stack = stack
+        try:
+            for name, fn in stages:
+                res = run_stage(ctx, name, fn)
+                if res.status in (FAILED, NOT_RUN):
+                    ctx.store.skip_rest(name, f"{name} {res.status}")
+                    return res.exit_code
+        finally:
+            ctx.vm, ctx.stack = None, None
     return tests_exit_code(ctx.store)
 
 
-def open_job(spec: JobSpec, runner, progress, root: Path, run_id: str,
+def open_job(plan: JobPlan, runner, progress, root: Path, run_id: str,
              argv: list[str] | None = None) -> JobContext:
-    """Create the job's results dir and manifest; the context the stages share."""
+    """Create the job's results dir (named after the resolved revision) and its
+    manifest; the context the stages share. A plan that cannot run records why."""
+    spec = plan.spec
     store = JobStore.create(root, run_id, spec.job_parts())
     if hasattr(runner, "for_log"):
         runner = runner.for_log(store.path / "commands.log")
-    ctx = JobContext(spec=spec, store=store, runner=runner, progress=progress)
+    ctx = JobContext(plan=plan, store=store, runner=runner, progress=progress)
     store.write_manifest({"job": spec.to_dict(), "run_id": run_id, "started": now_iso(),
                           "host": host_facts(), "argv": argv or []})
     progress.info(f"job {spec.label()} -> {store.path}")
+    if plan.not_run:
+        store.record_stage(StageResult("apply", NOT_RUN, 0.0, plan.not_run, EXIT_PASS))
+        store.skip_rest("apply", "apply not-run")
+        progress.info(plan.not_run)
     return ctx
 
 
@@ -122,18 +152,20 @@ def close_job(ctx: JobContext, code: int, complete: bool, argv=None) -> JobOutco
     """Manifest facts, reproduce.sh, final summary and the output files. Runs in
     `finally`, so a killed job still leaves a readable, 'incomplete' result."""
     store = ctx.store
-    facts = {k: v for k, v in ctx.facts.items() if k not in ("stack", "vm_handle")}
-    store.update_manifest(ended=now_iso(), facts=facts, exit_code=code,
+    store.update_manifest(ended=now_iso(), facts=dict(ctx.facts), exit_code=code,
                           versions=tool_versions(ctx.runner))
     write_reproducer(store, ctx.spec, argv)
     store.finish(code, complete=complete)
     _write_outputs(store)
-    return JobOutcome(ctx.spec, code, store.summary(), store.path)
+    return JobOutcome(ctx.spec, code, store.summary(), store.path, ctx.apply, ctx.build,
+                      ctx.worktree)
 
 
-def run_job(spec: JobSpec, stages: list[tuple[str, StageFn]], runner, progress,
+def run_job(spec: JobSpec | JobPlan, stages: list[tuple[str, StageFn]], runner, progress,
             root: Path, run_id: str | None = None, argv: list[str] | None = None) -> JobOutcome:
-    ctx = open_job(spec, runner, progress, root, run_id or new_run_id(), argv)
+    """Check the job (every input error at once, before any work), then run it."""
+    plan = spec if isinstance(spec, JobPlan) else check_job(spec)
+    ctx = open_job(plan, runner, progress, root, run_id or new_run_id(), argv)
     code, complete = EXIT_INFRA, False
     try:
         code = run_stages(ctx, stages)

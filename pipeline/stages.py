@@ -1,58 +1,38 @@
 """The pipeline's stages: thin adapters from a JobContext to each stage package.
 
 Each function takes the JobContext, calls one stage's typed entry point, leaves
-what later stages need in the context, and returns the facts for summary.json.
+its typed result in the context for later stages, and returns a StageReport for
+summary.json. Inputs were loaded and checked before (pipeline.check): the stages
+read the plan and never change the spec.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from common.errors import NotRun
+from common.errors import ConfigError, NotRun
 from common.progress import CounterOnly
 from common.fsutil import cache_dir, write_json
 
-from .job import JobContext
-
-TOOLCHAIN_LLVM = {"gcc": None, "llvm": "1", "llvm-19": "-19"}
-DEFAULT_SUITE = "smoke"
+from .context import JobContext, StageReport
 
 
-def latest_revision(series) -> str:
-    """The newest revision that has patches on disk."""
-    from patches.source import revision_status
-    for rev in reversed(series.revisions):
-        if revision_status(series, rev).state == "present":
-            return rev.label
-    raise NotRun(f"NOT RUN: series {series.name} has no revision with patches yet")
-
-
-def check_present(series, label: str) -> None:
-    """A revision without patches on disk is not run, and says why."""
-    from patches.source import revision_status
-    st = revision_status(series, series.revision(label))
-    if st.state != "present":
-        tree = series.revision(label).base.tree
-        raise NotRun(f"NOT RUN: no patches for {tree} yet ({series.name}@{label}: {st.text()})")
-
-
-def stage_apply(ctx: JobContext) -> dict:
+def stage_apply(ctx: JobContext) -> StageReport:
     from patches.apply import ApplyRequest, apply_base, apply_series
-    from patches.manifest import find_series
     from patches.treeimport import ImportRequest, import_tree
     spec = ctx.spec
-    if spec.worktree:
+    if spec.worktree and spec.base_only:
         return _use_worktree(ctx)
-    tree = import_tree(ImportRequest(source=spec.tree), ctx.runner)
-    ctx.facts["tree"] = {"name": tree.name, "commit": tree.commit, "kind": tree.kind}
-    if spec.base_only:
-        res = apply_base(spec.tree, ctx.runner)
+    if spec.worktree:
+        res = apply_series(ApplyRequest(spec.series, spec.rev, upto=spec.upto,
+                                        onto=Path(spec.worktree)), ctx.runner)
     else:
-        series = find_series(spec.series)
-        spec.rev = spec.rev or latest_revision(series)
-        check_present(series, spec.rev)
-        ctx.revision = series.revision(spec.rev)
-        res = apply_series(ApplyRequest(spec.series, spec.rev, tree=spec.tree, upto=spec.upto),
-                           ctx.runner)
+        tree = import_tree(ImportRequest(source=spec.tree), ctx.runner)
+        ctx.facts["tree"] = {"name": tree.name, "commit": tree.commit, "kind": tree.kind}
+        if spec.base_only:
+            res = apply_base(spec.tree, ctx.runner)
+        else:
+            res = apply_series(ApplyRequest(spec.series, spec.rev, tree=spec.tree,
+                                            upto=spec.upto), ctx.runner)
     ctx.apply, ctx.worktree = res, Path(res.worktree)
     write_json(ctx.store.file("apply.json"), res.to_dict())
     ctx.facts["apply"] = {"head": res.head, "base": res.base_commit, "key": res.key,
@@ -61,11 +41,10 @@ def stage_apply(ctx: JobContext) -> dict:
                                       for p in res.patches],
                           "fixups": [p.subject for p in res.fixups]}
     n = len(res.patches)
-    return {"cached": res.reused, "detail": f"{n} patch(es) on {res.tree}",
-            "head": res.head}
+    return StageReport(f"{n} patch(es) on {res.tree}", res.reused, {"head": res.head})
 
 
-def _use_worktree(ctx: JobContext) -> dict:
+def _use_worktree(ctx: JobContext) -> StageReport:
     """A checkout given as it is (a `git bisect` step): nothing to apply."""
     wt = Path(ctx.spec.worktree).resolve()
     head = ctx.runner.run(["git", "-C", str(wt), "rev-parse", "HEAD"], timeout=60,
@@ -73,28 +52,40 @@ def _use_worktree(ctx: JobContext) -> dict:
     ctx.worktree = wt
     ctx.facts["apply"] = {"worktree": str(wt), "head": head}
     write_json(ctx.store.file("apply.json"), {"worktree": str(wt), "head": head})
-    return {"detail": f"checkout {wt} at {head[:12]}", "head": head}
+    return StageReport(f"checkout {wt} at {head[:12]}", data={"head": head})
 
 
-def _fragments(ctx: JobContext) -> list[str]:
-    own = ctx.revision is not None and ctx.spec.series_config
-    frags = list(ctx.revision.fragments) if own else []
-    return frags + [f for f in ctx.spec.fragments if f not in frags]
+def stage_config(ctx: JobContext) -> StageReport:
+    res = _make_config(ctx, ctx.worktree, ctx.plan.fragments, ctx.store.path / "config")
+    ctx.config = res
+    _check_series_kconfig(ctx, res.config)
+    ctx.facts["config"] = {"profile": ctx.spec.profile, "fragments": res.fragments,
+                           "sha256": _sha256(res.config)}
+    return StageReport(f"{len(res.checks)} symbols verified", data={"fragments": res.fragments})
 
 
-def stage_config(ctx: JobContext) -> dict:
+def _make_config(ctx: JobContext, tree: Path, fragments: list[str], results: Path):
     from configs import ConfigRequest, make_config
     spec = ctx.spec
     scratch = cache_dir() / "kconfig" / spec.tree / f"{spec.profile}-{spec.toolchain}"
-    res = make_config(ConfigRequest(tree=ctx.worktree, build_dir=scratch,
-                                    results_dir=ctx.store.path / "config",
-                                    profile=spec.profile, fragments=_fragments(ctx),
-                                    llvm=TOOLCHAIN_LLVM.get(spec.toolchain),
-                                    allow_drop=spec.allow_drop), ctx.runner)
-    ctx.config = res
-    ctx.facts["config"] = {"profile": spec.profile, "fragments": res.fragments,
-                           "sha256": _sha256(res.config)}
-    return {"detail": f"{len(res.checks)} symbols verified", "fragments": res.fragments}
+    return make_config(ConfigRequest(tree=tree, build_dir=scratch, results_dir=results,
+                                     profile=spec.profile, fragments=fragments,
+                                     llvm=ctx.plan.toolchain.llvm,
+                                     allow_drop=spec.allow_drop), ctx.runner)
+
+
+def _check_series_kconfig(ctx: JobContext, config: Path) -> None:
+    """The manifest's `kconfig:` symbols must be y in the final .config."""
+    rev = ctx.plan.revision
+    if rev is None or not rev.kconfig or not ctx.spec.series_config:
+        return
+    from configs.merge import read_dotconfig
+    values = read_dotconfig(Path(config).read_text())
+    missing = [s for s in rev.kconfig if values.get(s.removeprefix("CONFIG_")) != "y"]
+    if missing:
+        raise ConfigError(f"{ctx.plan.series.manifest}:{rev.line}: the series needs "
+                          f"{', '.join(missing)}=y, and the final .config does not have it",
+                          hint="add it to the series' config fragment")
 
 
 def _sha256(path: Path) -> str:
@@ -102,31 +93,45 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def stage_build(ctx: JobContext) -> dict:
-    from kbuild import BuildRequest, build_kernel
-    spec = ctx.spec
-    flags = set(spec.make_flags)
-    res = build_kernel(BuildRequest(tree=ctx.worktree, config=ctx.config.config,
-                                    results_dir=ctx.store.path / "build", tree_name=spec.tree,
-                                    config_family=spec.profile, toolchain=spec.toolchain,
-                                    w1="W=1" in flags, sparse="C=1" in flags,
-                                    targets=list(spec.targets), use_cache=not spec.rebuild),
-                       ctx.runner, CounterOnly(ctx.progress))
+def stage_build(ctx: JobContext) -> StageReport:
+    if ctx.spec.new_warnings and ctx.base_warnings is None:
+        ctx.base_warnings = base_tree_warnings(ctx)
+    res = _build(ctx, ctx.worktree, ctx.config.config, ctx.store.path / "build",
+                 ctx.base_warnings)
     ctx.build = res
     ctx.facts["build"] = {"key": res.key, "cached": res.cached, "family": res.family,
                           "artifacts": str(res.artifacts_dir)}
-    return {"cached": res.cached, "key": res.key[:16],
-            "detail": f"{len(res.warnings)} warnings, {len(res.new_warnings)} new",
-            "warnings": len(res.warnings), "new_warnings": len(res.new_warnings)}
+    data = {"key": res.key[:16], "warnings": len(res.warnings)}
+    if ctx.base_warnings is not None:
+        data["new_warnings"] = len(res.new_warnings)
+    new = f", {len(res.new_warnings)} new" if ctx.base_warnings is not None else ""
+    return StageReport(f"{len(res.warnings)} warnings{new}", res.cached, data)
 
 
-def load_suites(ctx: JobContext) -> list:
-    from selftests.suite import load_suite
-    names = list(ctx.spec.suites)
-    if not names:
-        names = [ctx.spec.series] if ctx.spec.series else []
-        names.append(DEFAULT_SUITE)
-    return [load_suite(n) for n in names]
+def _build(ctx: JobContext, tree: Path, config: Path, results: Path, base_warnings):
+    from kbuild import BuildRequest, build_kernel
+    spec, make = ctx.spec, ctx.plan.make
+    req = BuildRequest(tree=tree, config=config, results_dir=results, tree_name=spec.tree,
+                       config_family=spec.profile, toolchain=spec.toolchain,
+                       w1=make.w1, sparse=make.sparse, make_flags=list(make.flags),
+                       targets=list(spec.targets), use_cache=not spec.rebuild,
+                       base_warnings=base_warnings)
+    return build_kernel(req, ctx.runner, CounterOnly(ctx.progress))
+
+
+def base_tree_warnings(ctx: JobContext) -> list:
+    """The warnings of the base tree built like this job (same profile, fragments
+    but the series' own, toolchain, flags and targets): built, or reused from the
+    cache. Its record goes to <job>/base-build/."""
+    from patches.apply import apply_base
+    ctx.progress.info("[build] --new-warnings: the base tree first")
+    base = apply_base(ctx.spec.tree, ctx.runner)
+    out = ctx.store.path / "base-build"
+    cfg = _make_config(ctx, Path(base.worktree), list(ctx.spec.fragments), out / "config")
+    res = _build(ctx, Path(base.worktree), cfg.config, out, None)
+    ctx.facts["base_build"] = {"key": res.key, "cached": res.cached,
+                               "warnings": len(res.warnings)}
+    return list(res.warnings)
 
 
 def _need_kernel_image(ctx: JobContext) -> None:
@@ -137,14 +142,13 @@ def _need_kernel_image(ctx: JobContext) -> None:
         raise NotRun(f"NOT RUN: the build made only {made}; there is no kernel to test")
 
 
-def stage_selftests_build(ctx: JobContext) -> dict:
+def stage_selftests_build(ctx: JobContext) -> StageReport:
     from kbuild import SelftestsRequest, build_selftests
     _need_kernel_image(ctx)
-    ctx.suite = load_suites(ctx)
     details = _build_kselftests(ctx)
-    targets = sorted({s.runner for s in ctx.suite if s.runner.startswith("test_progs")})
+    targets = sorted({s.runner for s in ctx.suites if s.runner.startswith("test_progs")})
     if not targets:
-        return {"detail": "; ".join(details) or "no suite needs selftests built"}
+        return StageReport("; ".join(details) or "no suite needs selftests built")
     res = build_selftests(SelftestsRequest(tree=ctx.worktree, kernel_key=ctx.build.key,
                                            family=ctx.build.family, targets=targets,
                                            results_dir=ctx.store.path / "selftests",
@@ -153,14 +157,14 @@ def stage_selftests_build(ctx: JobContext) -> dict:
     ctx.selftests = res
     ctx.facts["selftests"] = {"key": res.key, "cached": res.cached,
                               "artifacts": str(res.artifacts_dir)}
-    return {"cached": res.cached, "detail": "; ".join([", ".join(targets)] + details)}
+    return StageReport("; ".join([", ".join(targets)] + details), res.cached)
 
 
 def _build_kselftests(ctx: JobContext) -> list[str]:
     """Build and install the kselftest targets the kselftest suites name, into the
     results dir (they are small and built against this worktree's headers)."""
     from kbuild import KselftestRequest, build_kselftest
-    targets = sorted({t for s in ctx.suite for t in s.kselftest_targets})
+    targets = sorted({t for s in ctx.suites for t in s.kselftest_targets})
     if not targets:
         return []
     res = build_kselftest(KselftestRequest(tree=ctx.worktree, targets=targets,
@@ -170,14 +174,16 @@ def _build_kselftests(ctx: JobContext) -> list[str]:
     return [f"kselftest {' '.join(targets)} in {res.duration:.0f}s"]
 
 
-def _vm_request(ctx: JobContext):
+def vm_request(ctx: JobContext):
     from vm.boot import VMRequest
-    cpus = max((s.cpus or 0) for s in ctx.suite) or 2
-    memory = max((s.memory for s in ctx.suite if s.memory), key=_mem_bytes, default="2G")
+    suites = ctx.suites
+    cpus = max((s.cpus or 0) for s in suites) or 2 if suites else 2
+    memory = max((s.memory for s in suites if s.memory), key=_mem_bytes, default="2G")
     append = []
-    for s in ctx.suite:                 # the suites' needs first: the revision's win
+    for s in suites:                 # the suites' needs first: the revision's win
         append += [a for a in s.cmdline if a not in append]
-    append += list(ctx.revision.cmdline) if ctx.revision is not None else []
+    rev = ctx.plan.revision
+    append += list(rev.cmdline) if rev is not None else []
     guest = ctx.store.path / "guest"
     guest.mkdir(exist_ok=True)
     return VMRequest(kernel=ctx.build.bzimage, rwdir=guest,
@@ -191,33 +197,30 @@ def _mem_bytes(text: str) -> int:
     return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
 
 
-def stage_boot(ctx: JobContext) -> dict:
+def stage_boot(ctx: JobContext) -> StageReport:
     from vm.boot import start_vm
     _need_kernel_image(ctx)
-    if ctx.suite is None:
-        ctx.suite = load_suites(ctx)
-    vm = ctx.facts["stack"].enter_context(start_vm(_vm_request(ctx), ctx.runner))
-    ctx.facts["vm_handle"] = vm
-    ctx.facts["vm"] = {"accel": vm.accel, "probe": getattr(vm.probe, "reason", None)}
-    return {"detail": f"accel {vm.accel}"}
+    ctx.vm = ctx.stack.enter_context(start_vm(vm_request(ctx), ctx.runner))
+    accel = ctx.vm.probe.accel
+    ctx.facts["vm"] = {"accel": accel, "probe": getattr(ctx.vm.probe, "reason", None)}
+    return StageReport(f"accel {accel}")
 
 
-def stage_test(ctx: JobContext) -> dict:
+def stage_test(ctx: JobContext) -> StageReport:
     from selftests.run import SuiteRequest, run_suite
-    vm = ctx.facts["vm_handle"]
     bpf_dir = ctx.selftests.artifacts_dir if ctx.selftests is not None else None
     ks_dir = ctx.kselftest.install_dir.parent if ctx.kselftest is not None else None
     summary = []
-    for suite in ctx.suite:
+    for suite in ctx.suites:
         out = ctx.store.path / "suites" / suite.name
         st_dir = ks_dir if suite.runner == "kselftest" else bpf_dir
         res = run_suite(SuiteRequest(suite, out, selftests_dir=st_dir, tree_dir=ctx.worktree),
-                        vm)
+                        ctx.vm)
         raw = [str(Path(p).relative_to(ctx.store.path)) for p in res.raw_logs]
         ctx.store.add_suite(suite.name, res.parsed, raw=",".join(raw))
         summary.append(f"{suite.name}: {_counts(res.parsed)}")
     _collect_dmesg(ctx)
-    return {"detail": "; ".join(summary)}
+    return StageReport("; ".join(summary))
 
 
 def _counts(parsed) -> str:

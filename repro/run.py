@@ -1,7 +1,6 @@
 """Run a reproduction plan through the pipeline and judge it against the report."""
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from common.errors import EXIT_PASS, EXIT_TESTS_FAILED
 from common.fsutil import write_json
 from common.progress import Progress
 from common.proc import Runner
-from results.store import default_root, load_job, new_run_id, write_text
+from results.store import default_root, new_run_id, write_text
 
 from .diag import parse_diagnostics
 from .match import NOT_REPRODUCED, PARTIAL, REPRODUCED, Verdict, match_diagnostics
@@ -33,20 +32,20 @@ def stages_for(plan: Plan):
     return STAGES
 
 
-def build_log(job_path: Path) -> list[str]:
-    facts = json.loads((job_path / "manifest.json").read_text()).get("facts", {})
-    art = facts.get("build", {}).get("artifacts")
-    log = Path(art) / "build.log" if art else None
+def build_log(outcome) -> list[str]:
+    """The kernel build's log of the job (the typed build result; none when the
+    build did not run)."""
+    log = Path(outcome.build.log) if outcome.build is not None else None
     return log.read_text(errors="replace").splitlines() if log and log.is_file() else []
 
 
-def judge_build(rep: RobotReport, job_path: Path, worktree: str | None) -> Verdict:
-    seen = parse_diagnostics(build_log(job_path))
-    return match_diagnostics(rep.diagnostics, seen, src_root=worktree)
+def judge_build(rep: RobotReport, outcome) -> Verdict:
+    seen = parse_diagnostics(build_log(outcome))
+    wt = str(outcome.worktree) if outcome.worktree else None
+    return match_diagnostics(rep.diagnostics, seen, src_root=wt)
 
 
-def judge_runtime(rep: RobotReport, job_path: Path) -> Verdict:
-    job = load_job(job_path)
+def judge_runtime(rep: RobotReport, job) -> Verdict:
     v = Verdict(NOT_REPRODUCED)
     for want in rep.splats:
         same = [s for s in job.splats if s.fingerprint == want.fingerprint]
@@ -86,9 +85,8 @@ def reproduce(rep: RobotReport, args) -> int:
                   args.results or default_root(), run_id=new_run_id("repro"))
     if out.exit_code not in (EXIT_PASS, EXIT_TESTS_FAILED):
         return out.exit_code
-    wt = json.loads((out.path / "apply.json").read_text()).get("worktree")
-    verdict = judge_build(rep, out.path, wt) if rep.kind == "build" \
-        else judge_runtime(rep, out.path)
+    verdict = judge_build(rep, out) if rep.kind == "build" \
+        else judge_runtime(rep, out.summary)
     verdict.notes += [f"substitution: {s}" for s in plan.substitutions]
     _write(out.path, rep, plan, verdict)
     print(verdict.render())

@@ -14,9 +14,7 @@ from results.model import ParsedLog, Status, TestResult
 from results.store import JobStore
 
 
-@dataclass
-class Outcome:
-    path: Path
+from pipeline.run import JobOutcome  # noqa: E402
 
 
 class FakePipeline:
@@ -37,7 +35,7 @@ class FakePipeline:
                            subtests=[TestResult("release_ok", Status(status))])
             store.add_suite("kharness-fixture", ParsedLog("ktap", [t]))
         store.finish(0)
-        return Outcome(store.path)
+        return JobOutcome(spec, 0, store.summary(), store.path)
 
 
 CRIT = parse_criterion("test:kernel_facts/release_ok")

@@ -5,6 +5,8 @@ import xml.etree.ElementTree as ET
 from common.errors import BuildError, NotRun
 from common.progress import Progress
 from common.proc import FakeRunner
+from pipeline.check import JobPlan
+from pipeline.context import StageReport
 from pipeline.job import JobSpec
 from pipeline.multi import merge_runs, run_matrix
 from results.model import ParsedLog, Status, TestResult
@@ -16,25 +18,26 @@ def stages_for(outcomes):
         what = outcomes.get(ctx.spec.series or "base")
         if what == "no-patches":
             raise NotRun("NOT RUN: no patches for debian-6.12 yet")
-        return {}
+        return StageReport()
 
     def build(ctx):
         if outcomes.get(ctx.spec.series or "base") == "build-fails":
             raise BuildError("fs/namei.c:12: error: boom")
-        return {"new_warnings": 2}
+        return StageReport(data={"new_warnings": 2})
 
     def test(ctx):
         st = outcomes.get(ctx.spec.series or "base", "pass")
         tests = [TestResult("keep", Status.PASS), TestResult("x", Status(st))]
         ctx.store.add_suite("smoke", ParsedLog("test_progs", tests))
-        return {}
-    return [("apply", apply), ("build", build), ("boot", lambda c: {}), ("test", test)]
+        return StageReport()
+    return [("apply", apply), ("build", build), ("boot", lambda c: StageReport()),
+            ("test", test)]
 
 
 def specs():
-    return [JobSpec(name="baseline"), JobSpec(series="a", rev="v1"),
-            JobSpec(series="b", rev="v1"), JobSpec(series="c", rev="v1"),
-            JobSpec(series="d", rev="v1")]
+    return [JobPlan(s) for s in (JobSpec(name="baseline"), JobSpec(series="a", rev="v1"),
+                                 JobSpec(series="b", rev="v1"), JobSpec(series="c", rev="v1"),
+                                 JobSpec(series="d", rev="v1"))]
 
 
 def test_matrix_table_compare_and_combined_outputs(tmp_path):

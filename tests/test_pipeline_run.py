@@ -6,6 +6,8 @@ import pytest
 from common.errors import BootError, ConfigError
 from common.progress import Progress
 from common.proc import FakeRunner
+from pipeline.check import JobPlan
+from pipeline.context import StageReport
 from pipeline.job import JobSpec
 from pipeline.run import run_job
 from results.model import ParsedLog, Status, TestResult
@@ -18,24 +20,24 @@ def progress():
 
 
 def ok_stage(ctx):
-    return {"detail": "fine"}
+    return StageReport("fine")
 
 
 def cached_stage(ctx):
-    return {"cached": True, "key": "abc"}
+    return StageReport(cached=True, data={"key": "abc"})
 
 
 def make_tests_stage(statuses):
     def fn(ctx):
         tests = [TestResult(n, Status(s)) for n, s in statuses.items()]
         ctx.store.add_suite("smoke", ParsedLog("test_progs", tests))
-        return {}
+        return StageReport()
     return fn
 
 
 def test_all_stages_ok_and_tests_pass(tmp_path):
     spec = JobSpec(series="s", rev="v1", profile="small", suites=["smoke"])
-    out = run_job(spec, [("apply", ok_stage), ("build", cached_stage),
+    out = run_job(JobPlan(spec), [("apply", ok_stage), ("build", cached_stage),
                          ("test", make_tests_stage({"a": "pass"}))],
                   FakeRunner(), progress(), tmp_path, run_id="r1")
     assert out.exit_code == 0
@@ -53,7 +55,7 @@ def test_all_stages_ok_and_tests_pass(tmp_path):
 def test_failed_stage_skips_rest_with_its_exit_code(tmp_path):
     def bad(ctx):
         raise ConfigError("CONFIG_BPF_LSM dropped: depends on SECURITY [n]")
-    out = run_job(JobSpec(), [("apply", ok_stage), ("config", bad), ("build", ok_stage)],
+    out = run_job(JobPlan(JobSpec()), [("apply", ok_stage), ("config", bad), ("build", ok_stage)],
                   FakeRunner(), progress(), tmp_path, run_id="r")
     assert out.exit_code == 4
     job = load_job(out.path)
@@ -63,7 +65,7 @@ def test_failed_stage_skips_rest_with_its_exit_code(tmp_path):
 
 
 def test_failing_tests_exit_1(tmp_path):
-    out = run_job(JobSpec(), [("test", make_tests_stage({"a": "pass", "b": "fail"}))],
+    out = run_job(JobPlan(JobSpec()), [("test", make_tests_stage({"a": "pass", "b": "fail"}))],
                   FakeRunner(), progress(), tmp_path, run_id="r")
     assert out.exit_code == 1
 
@@ -71,7 +73,7 @@ def test_failing_tests_exit_1(tmp_path):
 def test_boot_failure_exit_6_and_manifest_records_it(tmp_path):
     def boot(ctx):
         raise BootError("no SSH within 60s")
-    out = run_job(JobSpec(), [("boot", boot)], FakeRunner(), progress(), tmp_path, run_id="r")
+    out = run_job(JobPlan(JobSpec()), [("boot", boot)], FakeRunner(), progress(), tmp_path, run_id="r")
     assert out.exit_code == 6
     m = json.loads((out.path / "manifest.json").read_text())
     assert m["exit_code"] == 6 and m["job"]["tree"] == "debian-6.12"
@@ -81,7 +83,7 @@ def test_interrupt_leaves_incomplete_partial_results(tmp_path):
     def interrupted(ctx):
         raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
-        run_job(JobSpec(), [("apply", ok_stage), ("test", interrupted)], FakeRunner(),
+        run_job(JobPlan(JobSpec()), [("apply", ok_stage), ("test", interrupted)], FakeRunner(),
                 progress(), tmp_path, run_id="r")
     job = load_job(next(tmp_path.rglob("summary.json")).parent)
     assert job.state == "incomplete" and job.stages[0].status == "ok"
@@ -91,12 +93,12 @@ def test_teardown_registered_on_the_stack_runs(tmp_path):
     torn = []
 
     def boot(ctx):
-        ctx.facts["stack"].callback(torn.append, "vm down")
-        return {}
+        ctx.stack.callback(torn.append, "vm down")
+        return StageReport()
 
     def test(ctx):
         raise BootError("guest died")
-    run_job(JobSpec(), [("boot", boot), ("test", test)], FakeRunner(), progress(), tmp_path,
+    run_job(JobPlan(JobSpec()), [("boot", boot), ("test", test)], FakeRunner(), progress(), tmp_path,
             run_id="r")
     assert torn == ["vm down"]
 
@@ -105,10 +107,10 @@ def test_reproducer_runs_the_same_job(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_CACHE", "/srv/kh cache")
     spec = JobSpec(series="path-iterator", rev="v5-6.12", suites=["path-iterator"],
                    make_flags=["W=1"])
-    out = run_job(spec, [("apply", ok_stage)], FakeRunner(), progress(), tmp_path, run_id="r")
+    out = run_job(JobPlan(spec), [("apply", ok_stage)], FakeRunner(), progress(), tmp_path, run_id="r")
     text = (out.path / "reproduce.sh").read_text()
-    assert "./harness.py run --tree debian-6.12 --profile bpf --toolchain gcc " \
-           "path-iterator@v5-6.12 --suite path-iterator --make-flag W=1" in text
+    assert "./harness.py run path-iterator@v5-6.12 --suite path-iterator --make-flag W=1" \
+        in text
     assert (out.path / "reproduce.sh").stat().st_mode & 0o111
     assert 'exec "$PY" ./harness.py' in text and "PY=.venv/bin/python" in text
     assert "export HARNESS_CACHE='/srv/kh cache'" in text
@@ -119,7 +121,7 @@ def test_not_run_is_neither_pass_nor_failure(tmp_path):
 
     def no_patches(ctx):
         raise NotRun("NOT RUN: no patches for debian-6.12 yet")
-    out = run_job(JobSpec(series="s", rev="v1"), [("apply", no_patches), ("build", ok_stage)],
+    out = run_job(JobPlan(JobSpec(series="s", rev="v1")), [("apply", no_patches), ("build", ok_stage)],
                   FakeRunner(), progress(), tmp_path, run_id="r")
     job = load_job(out.path)
     assert out.exit_code == 0
@@ -133,12 +135,12 @@ def test_stage_logs_hold_commands_and_outcome(tmp_path):
 
     def shell(ctx):
         ctx.runner.run(["true"])
-        return {"detail": "ran true"}
+        return StageReport("ran true")
 
     def bad(ctx):
         ctx.runner.run(["echo", "x"])
         raise ConfigError("CONFIG_X dropped")
-    out = run_job(JobSpec(), [("apply", shell), ("config", bad)], Runner(), progress(),
+    out = run_job(JobPlan(JobSpec()), [("apply", shell), ("config", bad)], Runner(), progress(),
                   tmp_path, run_id="r")
     apply_log = (out.path / "logs" / "apply.log").read_text()
     assert apply_log.startswith("stage apply: ok") and "+ true" in apply_log
@@ -154,9 +156,9 @@ def test_a_targets_only_build_is_not_followed_by_boot_or_tests(tmp_path):
 
     def build(ctx):
         ctx.build = SimpleNamespace(bzimage=None)
-        return {"detail": "fs/namei.o"}
+        return StageReport("fs/namei.o")
     spec = JobSpec(series="path-iterator", rev="v5-6.12", targets=["fs/namei.o"])
-    out = run_job(spec, [("build", build), ("selftests-build", stage_selftests_build),
+    out = run_job(JobPlan(spec), [("build", build), ("selftests-build", stage_selftests_build),
                          ("boot", stage_boot)], FakeRunner(), progress(), tmp_path, run_id="t")
     job = out.summary
     assert out.exit_code == 0
@@ -168,17 +170,19 @@ def test_a_targets_only_build_is_not_followed_by_boot_or_tests(tmp_path):
 def test_vm_gets_the_suites_cmdline_then_the_revisions(tmp_path):
     from types import SimpleNamespace
 
-    from pipeline.job import JobContext
-    from pipeline.stages import _vm_request
+    from pipeline.context import JobContext
+    from pipeline.stages import vm_request
     from selftests.suite import load_suite
 
     store = SimpleNamespace(path=tmp_path)
-    ctx = JobContext(spec=JobSpec(series="path-iterator", rev="v5.1-6.12"), store=store,
-                     runner=FakeRunner(), progress=progress())
-    ctx.build = SimpleNamespace(bzimage=tmp_path / "bzImage")
-    ctx.suite = [load_suite("landlock"), load_suite("smoke")]
-    ctx.revision = SimpleNamespace(cmdline=["lsm=capability,bpf"])
-    req = _vm_request(ctx)
+    suites = (load_suite("landlock"), load_suite("smoke"))
+    spec = JobSpec(series="path-iterator", rev="v5.1-6.12")
+
+    def ctx_for(revision):
+        ctx = JobContext(plan=JobPlan(spec, revision=revision, suites=suites), store=store,
+                         runner=FakeRunner(), progress=progress())
+        ctx.build = SimpleNamespace(bzimage=tmp_path / "bzImage")
+        return ctx
+    req = vm_request(ctx_for(SimpleNamespace(cmdline=["lsm=capability,bpf"])))
     assert req.append == ["lsm=lockdown,capability,landlock,bpf", "lsm=capability,bpf"]
-    ctx.revision = None
-    assert _vm_request(ctx).append == ["lsm=lockdown,capability,landlock,bpf"]
+    assert vm_request(ctx_for(None)).append == ["lsm=lockdown,capability,landlock,bpf"]

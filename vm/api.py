@@ -16,9 +16,6 @@ class GuestVM(Protocol):
     console: object      # lines() and count() of the console so far
     boot_seconds: float
 
-    @property
-    def accel(self) -> str: ...
-
     def alive(self) -> bool: ...
 
     def exec(self, cmd: Sequence[str] | str, timeout: float): ...

@@ -1,0 +1,247 @@
+"""The check phase: a JobSpec becomes a resolved JobPlan before any stage runs.
+
+Every input is loaded and checked here (series and revision, tree, profile and
+its fragments, the job's fragments, toolchain, make flags, suites and what the
+series manifest says its tests are), and every error is reported at once, each
+with its file and line. A typo costs a second, never a build. After this phase
+the spec is not changed again: the stages read the plan.
+"""
+from __future__ import annotations
+
+import fnmatch
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from common.errors import HarnessError, NotRun, UsageError
+from kbuild.makeflags import MakeFlags, parse_make_flags
+from kbuild.toolchain import Toolchain, package_for, toolchain
+
+from .job import JobSpec
+
+DEFAULT_SUITE = "smoke"
+ARCH = "x86_64"
+
+
+class CheckFailed(UsageError):
+    """One or more inputs of a job are wrong; `errors` lists them all."""
+
+    def __init__(self, label: str, errors: list[str]):
+        lines = "\n".join(f"  {e}" for e in errors)
+        super().__init__(f"job {label}: {len(errors)} input error(s):\n{lines}")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """A job whose inputs are loaded and checked; the stages' only input."""
+    spec: JobSpec                     # rev resolved (None only for the base tree)
+    series: object | None = None      # patches.model.Series
+    revision: object | None = None    # patches.model.Revision
+    profile: object | None = None     # configs.profiles.Profile
+    toolchain: Toolchain | None = None
+    make: MakeFlags = MakeFlags()
+    suites: tuple = ()                # selftests.suite.Suite, in run order
+    not_run: str | None = None        # an expected reason it cannot run (no patches yet)
+
+    @property
+    def arch(self) -> str:
+        return ARCH
+
+    @property
+    def fragments(self) -> list[str]:
+        """The revision's own fragments (unless left out), then the job's."""
+        own = self.revision is not None and self.spec.series_config
+        frags = list(self.revision.fragments) if own else []
+        return frags + [f for f in self.spec.fragments if f not in frags]
+
+
+class _Errors:
+    def __init__(self):
+        self.items: list[str] = []
+
+    def run(self, fn: Callable, *args, default=None):
+        try:
+            return fn(*args)
+        except NotRun:
+            raise
+        except HarnessError as e:
+            self.items.append(str(e))
+            return default
+
+
+def check_job(spec: JobSpec) -> JobPlan:
+    """Resolve and check `spec`. Raises CheckFailed with every error found."""
+    errs = _Errors()
+    try:
+        series, revision, rev = errs.run(_series, spec, default=(None, None, spec.rev))
+    except NotRun as e:
+        return JobPlan(spec, not_run=str(e))
+    spec = replace(spec, rev=rev)
+    errs.run(_tree, spec)
+    errs.run(_worktree, spec)
+    profile = errs.run(_profile, spec.profile)
+    errs.run(_fragments, spec.fragments)
+    tc = errs.run(_toolchain, spec.toolchain)
+    make = errs.run(parse_make_flags, spec.make_flags, tc.llvm if tc else None, ARCH,
+                    default=MakeFlags())
+    errs.run(_targets, spec)
+    errs.run(_upto, spec, series, revision)
+    suites = errs.run(_suites, spec, series, revision, default=[])
+    if errs.items:
+        raise CheckFailed(spec.label(), errs.items)
+    return JobPlan(spec, series, revision, profile, tc, make, tuple(suites))
+
+
+def check_jobs(specs: list[JobSpec], where: list[str] | None = None) -> list[JobPlan]:
+    """Every job of a matrix; all errors of all jobs at once, each after the
+    matrix entry (file:line) of its job when `where` gives it."""
+    plans, errors = [], []
+    for i, s in enumerate(specs):
+        try:
+            plans.append(check_job(s))
+        except CheckFailed as e:
+            at = where[i] if where else s.label()
+            errors += [f"{at}: job {s.label()}: {x}" for x in e.errors]
+    if errors:
+        raise CheckFailed(f"matrix ({len(specs)} jobs)", errors)
+    return plans
+
+
+# --- the checks -------------------------------------------------------------------
+
+def _series(spec: JobSpec):
+    if spec.base_only:
+        if spec.upto is not None:
+            raise UsageError("--upto needs a series")
+        if spec.new_warnings:
+            raise UsageError("--new-warnings compares a series with its base tree; the "
+                             "base tree alone has nothing to compare")
+        return None, None, None
+    from patches.manifest import find_series
+    from patches.source import revision_status
+    series = find_series(spec.series)
+    label = spec.rev or latest_revision(series)
+    rev = series.revision(label)
+    st = revision_status(series, rev)
+    if st.state == "invalid":
+        raise UsageError(f"{series.name}@{label}: {st.error}")
+    if st.state != "present":
+        raise NotRun(f"NOT RUN: no patches for {rev.base.tree} yet "
+                     f"({series.name}@{label}: {st.text()})")
+    return series, rev, label
+
+
+def latest_revision(series) -> str:
+    """The newest revision that has patches on disk."""
+    from patches.source import revision_status
+    for rev in reversed(series.revisions):
+        if revision_status(series, rev).state == "present":
+            return rev.label
+    raise NotRun(f"NOT RUN: series {series.name} has no revision with patches yet")
+
+
+def _tree(spec: JobSpec) -> None:
+    if spec.worktree:
+        return
+    from patches.treedefs import all_treedefs, find_treedef
+    from patches.treeimport import tree_info
+    name = spec.tree
+    if find_treedef(name) or tree_info(name) or Path(name).exists() or "://" in name:
+        return
+    known = ", ".join(t.name for t in all_treedefs())
+    raise UsageError(f"unknown tree '{name}'",
+                     hint=f"known trees: {known}; or a path, URL or `harness.py tree import`")
+
+
+def _worktree(spec: JobSpec) -> None:
+    if spec.worktree and not (Path(spec.worktree) / ".git").exists():
+        raise UsageError(f"--worktree {spec.worktree}: not a git checkout")
+
+
+def _profile(name: str):
+    from configs.profiles import check_fragment, load_profile
+    prof = load_profile(name)
+    for f in prof.fragments:
+        check_fragment(f, where=prof.path)
+    return prof
+
+
+def _fragments(names: list[str]) -> None:
+    from configs.profiles import check_fragment
+    errors = []
+    for f in names:
+        try:
+            check_fragment(f)
+        except HarnessError as e:
+            errors.append(str(e))
+    if errors:
+        raise UsageError("; ".join(errors))
+
+
+def _toolchain(name: str) -> Toolchain:
+    tc = toolchain(name)
+    if shutil.which(tc.cc) is None:
+        raise UsageError(f"toolchain {name}: {tc.cc} is not installed",
+                         hint=f"apt-get install {package_for(tc.cc)}")
+    return tc
+
+
+def _targets(spec: JobSpec) -> None:
+    for t in spec.targets:
+        if t.startswith("/") or ".." in Path(t).parts or "=" in t:
+            raise UsageError(f"--target {t!r}: a make target inside the tree, such as "
+                             "fs/namei.o (flags go in --make-flag)")
+
+
+def _upto(spec: JobSpec, series, revision) -> None:
+    if spec.upto is None or series is None:
+        return
+    from patches.source import load_patches
+    total = len(load_patches(series, revision))
+    if not 1 <= spec.upto <= total:
+        raise UsageError(f"--upto {spec.upto}: {series.name}@{revision.label} has "
+                         f"{total} patches")
+
+
+def _suites(spec: JobSpec, series, revision) -> list:
+    from selftests.suite import SUITES_DIR, load_suite
+    names = list(spec.suites)
+    if not names:
+        own = series is not None and (SUITES_DIR / f"{series.name}.yaml").is_file()
+        names = ([series.name] if own else []) + [DEFAULT_SUITE]
+    errors, suites = [], []
+    for n in names:
+        try:
+            suites.append(load_suite(n))
+        except HarnessError as e:
+            errors.append(str(e))
+    if not errors and series is not None and not spec.suites:
+        errors += uncovered_tests(series, revision, suites)
+    if errors:
+        raise UsageError("\n  ".join(errors))
+    return suites
+
+
+def uncovered_tests(series, revision, suites) -> list[str]:
+    """The series manifest decides what a series runs: each test it names must be
+    run by one of the job's default suites."""
+    where = f"{series.manifest}:{revision.line}"
+    out = []
+    for test in revision.tests.test_progs:
+        if not any(s.is_test_progs and _allows(s, test) for s in suites):
+            out.append(f"{where}: test_progs test '{test}' is run by no suite of the job "
+                       f"(add selftests/suites/{series.name}.yaml allowing it)")
+    for test in revision.tests.kselftest:
+        if not any(s.runner in ("kselftest", "command") and _allows(s, test) for s in suites):
+            out.append(f"{where}: kselftest '{test}' is run by no suite of the job "
+                       f"(add selftests/suites/{series.name}.yaml running it)")
+    return out
+
+
+def _allows(suite, test: str) -> bool:
+    if not suite.allow:
+        return True
+    coll = test.split(":", 1)[0]
+    return any(fnmatch.fnmatchcase(test, a) or a == coll for a in suite.allow)
