@@ -400,7 +400,7 @@ def _boot_part(plan: ByHandPlan) -> str:
         'KH_HOME=$(mktemp -d "${TMPDIR:-/tmp}/kh-byhand-home.XXXXXX")',
         'VNG_PID=',
         BOOT_FUNCTIONS,
-        "trap vm_down EXIT",
+        "trap vm_down EXIT; trap 'exit 130' INT; trap 'exit 143' TERM",
         'mkdir -m 700 "$KH_HOME/.ssh"',
         "ssh-keygen -q -t ed25519 -N '' -C kharness-byhand -f \"$KH_HOME/.ssh/id_ed25519\"",
         "PORT=$(python3 -c 'import socket; s = socket.socket(); "
@@ -408,7 +408,7 @@ def _boot_part(plan: ByHandPlan) -> str:
         'echo "+ HOME=$KH_HOME" ' + line(plan.vng),
         f'HOME="$KH_HOME" PATH="$(dirname "$VNG"):$PATH" setsid {line(plan.vng)} '
         '>"$OUT/console.log" 2>&1 </dev/null &',
-        "VNG_PID=$!",
+        'VNG_PID=$!; echo "$VNG_PID" > "$OUT/vng.pid"',
         f"wait_ssh {DEFAULT_BOOT_TIMEOUT}",
         f"guest {shlex.quote(plan.quiet_shell)}",
     ])
