@@ -86,6 +86,8 @@ def reached_text(job: JobSummary) -> str:
     for s in job.stages:
         if s.status in TESTED:
             last = s.name
+        elif s.status == "running":
+            return f"{last}; stopped in {s.name} ({job.state})"
         elif s.status != "skipped":
             return f"{s.name} {s.status.upper()}"
     return last if job.state == "complete" else f"{last} ({job.state})"
