@@ -96,8 +96,11 @@ def _judge_test(pattern: str, job: JobSummary) -> tuple[str, str]:
 
 
 def warnings_of(job: JobSummary) -> list[str]:
-    """The build warnings a job recorded (build/warnings.txt), one per line."""
+    """The tree's warnings after a job's build, one line each. build/warnings.json
+    holds the full set from the build dir's warning record, so a step counts the
+    warning of an object it did not recompile, not only what its make printed."""
+    from kbuild.build import load_warnings
     if job.path is None:
         return []
-    f = Path(job.path) / "build" / "warnings.txt"
-    return f.read_text().splitlines() if f.exists() else []
+    f = Path(job.path) / "build" / "warnings.json"
+    return [w.text() for w in load_warnings(f)] if f.is_file() else []

@@ -42,7 +42,7 @@ class BuildRequest:
     targets: list[str] = field(default_factory=list)   # empty: the default build
     ccache: bool = True
     nice: bool = True
-    # the base build's warnings: a list of Diagnostic, or a path (load_base_warnings)
+    # the base build's warnings: a list of Diagnostic, or a path (load_warnings)
     base_warnings: Path | str | list[Diagnostic] | None = None
     timeout: float = 4 * 3600
     use_cache: bool = True
@@ -124,10 +124,11 @@ def _check_tree_and_config(req: BuildRequest) -> str:
     return text
 
 
-def load_base_warnings(base) -> list[Diagnostic] | None:
-    """The base build's warnings from what a caller has: a list of Diagnostic, or a
-    path to a job dir, its build/ dir, an artifacts dir, or the warnings.json of any
-    of them (a list, or the {key, cached, warnings, new} a job writes)."""
+def load_warnings(base) -> list[Diagnostic] | None:
+    """A build's warnings (the base's, for BuildRequest.base_warnings) from what a
+    caller has: a list of Diagnostic, or the path of a job dir, its build/ dir, an
+    artifacts dir, or the warnings.json of any of them (a list, or the
+    {key, cached, warnings, new} a job writes). Bad input raises InputError."""
     if base is None or isinstance(base, list):
         return base
     p = Path(base)
@@ -287,7 +288,7 @@ def _fail(req: BuildRequest, log: Path, text: str, obj: Path) -> None:
 
 def _result(req, fam: Family, key: str, art: Path, *, cached: bool, t0: float) -> BuildResult:
     warns = [Diagnostic.from_dict(d) for d in read_json(art / "warnings.json")]
-    base = load_base_warnings(req.base_warnings)
+    base = load_warnings(req.base_warnings)
     new = new_warnings(warns, base) if base is not None else []
     res = BuildResult(
         artifacts_dir=art, bzimage=_maybe(art / "bzImage"), vmlinux=_maybe(art / "vmlinux"),

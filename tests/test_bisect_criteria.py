@@ -55,3 +55,26 @@ def test_warning_and_splat_criteria():
 def test_bad_criteria(bad):
     with pytest.raises(UsageError):
         parse_criterion(bad)
+
+
+def test_warning_criterion_sees_a_warning_the_step_did_not_recompile(tmp_path, monkeypatch):
+    """Patch 2 adds a warning in a.o, patch 3 touches only b.o: the step at patch 3
+    recompiles b.o alone, prints no warning, and is still bad (the build dir's
+    warning record keeps a.o's)."""
+    from bisection.criteria import warnings_of
+    from kbuild import BuildRequest, build_kernel
+    from test_kbuild_fakes import CONFIG, make_tree, runner
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    tree, config = make_tree(tmp_path), tmp_path / "final.config"
+    config.write_text(CONFIG)
+    warn = "  CC      a.o\n../a.c:3:7: warning: unused variable 'x' [-Wunused-variable]\n"
+    steps = [("2" * 40, warn), ("3" * 40, "  CC      b.o\n")]
+    for n, (head, out) in enumerate(steps):
+        build_kernel(BuildRequest(tree=tree, config=config, jobs=2,
+                                  results_dir=tmp_path / f"step{n}/build"),
+                     runner(head=head, make_out=out))
+    step = job()
+    step.path = tmp_path / "step1"
+    assert warnings_of(step) == ["a.c:3:7: warning: unused variable 'x' [-Wunused-variable]"]
+    assert judge(parse_criterion("warning:unused variable 'x'"), step,
+                 warnings_of(step))[0] == "bad"

@@ -13,7 +13,7 @@ from kbuild import cache as kcache
 from kbuild.objdir import IN_TREE, MARK, Family, checkout
 from kbuild.progress_watch import LogWatcher, count_objects
 
-from test_kbuild_fakes import CONFIG, make_calls, make_tree, obj_of, runner
+from test_kbuild_fakes import CONFIG, fake_kernel_make, make_calls, make_tree, obj_of, runner
 
 
 @pytest.fixture(autouse=True)
@@ -248,3 +248,63 @@ def test_a_second_target_build_recompiles_the_named_object(tree, config):
     build_kernel(req(tree, config, targets=["fs/namei.o"], w1=True),
                  runner(make_effect=make))
     assert seen == [False, False]
+
+
+WARN_A = "../a.c:3:7: warning: unused variable 'x' [-Wunused-variable]\n"
+
+
+def test_the_record_keeps_warnings_of_objects_a_later_build_did_not_recompile(
+        tree, config, tmp_path):
+    """An incremental build prints only what it recompiles; the build dir's warning
+    record still knows a.o's warning, until a.o is compiled again without it."""
+    first = build_kernel(req(tree, config), runner(
+        head="1" * 40, make_out="  CC      a.o\n" + WARN_A + "  CC      c.o\n"))
+    assert [w.file for w in first.warnings] == ["a.c"]
+    second = build_kernel(req(tree, config, results_dir=tmp_path / "job/build"), runner(
+        head="2" * 40, make_out="  CC      b.o\n"))
+    assert [(w.file, w.function, w.message) for w in second.warnings] == [
+        ("a.c", None, "unused variable 'x'")]
+    written = json.loads((tmp_path / "job/build/warnings.json").read_text())
+    assert [w["file"] for w in written["warnings"]] == ["a.c"]
+    assert "a.c:3:7: warning: unused variable 'x'" in (tmp_path / "job/build/warnings.txt").read_text()
+    third = build_kernel(req(tree, config), runner(head="3" * 40, make_out="  CC      a.o\n"))
+    assert third.warnings == []
+
+
+def test_each_set_of_make_flags_has_its_own_record(tree, config):
+    """A plain build does not list a W=1 warning, and an object the plain build made
+    is compiled again by the next W=1 build, so its W=1 warnings are printed again."""
+    w1 = build_kernel(req(tree, config, w1=True), runner(head="1" * 40,
+                                                          make_out="  CC      a.o\n" + WARN_A))
+    assert len(w1.warnings) == 1
+    plain = build_kernel(req(tree, config), runner(head="1" * 40, make_out="  CC      a.o\n"))
+    assert plain.warnings == []
+    before = []
+
+    def make(argv):
+        before.append((obj_of(argv) / "a.o").exists())
+        fake_kernel_make(argv)
+    again = build_kernel(req(tree, config, w1=True), runner(
+        head="2" * 40, make_out="  CC      a.o\n" + WARN_A, make_effect=make))
+    assert before == [False] and len(again.warnings) == 1
+
+
+def test_build_cli_accepts_a_jobs_warnings_file_as_base(tree, config, tmp_path, monkeypatch,
+                                                       capsys):
+    """`harness.py build --base-warnings` takes what a job wrote (the job dir, its
+    build/ dir, or build/warnings.json: a dict, not a list)."""
+    import harness
+    import kbuild.cli
+    base_out = "  CC      fs/namei.o\n  CC      a.o\n" + WARN_A
+    fakes = iter([runner(head="1" * 40, make_out=base_out), runner(head="2" * 40)] +
+                 [runner(head="2" * 40)] * 2)
+    monkeypatch.setattr(kbuild.cli, "Runner", lambda verbose=False: next(fakes))
+    argv = ["build", "--tree", str(tree), "--config", str(config), "--family", "small"]
+    assert harness.main(argv + ["--results", str(tmp_path / "job/build")]) == 0
+    for base in (tmp_path / "job", tmp_path / "job/build", tmp_path / "job/build/warnings.json"):
+        capsys.readouterr()
+        assert harness.main(argv + ["--base-warnings", str(base)]) == 0
+        out = capsys.readouterr().out
+        assert "warnings: 2 (1 new)" in out
+        assert (">> fs/namei.c:2718:13: warning: variable 'len' set but not used "
+                "[-Wunused-but-set-variable]") in out

@@ -2,7 +2,8 @@
 from pathlib import Path
 
 from kbuild.logparse import (COMPILER, KERNEL_DOC, LINKER, MODPOST, SPARSE, Diagnostic,
-                             first_errors, new_warnings, parse_warnings, warnings_report)
+                             compiled_units, first_errors, new_warnings, parse_warnings,
+                             warnings_report)
 
 LOGS = Path(__file__).parent / "data" / "buildlogs"
 
@@ -91,3 +92,28 @@ def test_first_error_per_file_from_selftests_log():
 def test_make_error_lines_used_when_no_compiler_error():
     errs = first_errors(["make[2]: *** [scripts/Makefile.build:229: fs/namei.o] Error 1"])
     assert [(e.file, e.message) for e in errs] == [("fs/namei.o", "make target failed")]
+
+
+def test_same_warning_is_file_function_message_whatever_the_line():
+    base = parse_warnings(["../a.c: In function 'f':",
+                           "../a.c:10:5: warning: unused variable 'x' [-Wunused-variable]"])
+    cur = parse_warnings(["../a.c: In function 'f':",
+                          "../a.c:14:5: warning: unused variable 'x' [-Wunused-variable]",
+                          "../a.c: In function 'g':",
+                          "../a.c:30:5: warning: unused variable 'x' [-Wunused-variable]"])
+    assert [(w.function, w.line) for w in cur] == [("f", 14), ("g", 30)]
+    assert [(w.function, w.line) for w in new_warnings(cur, base)] == [("g", 30)]
+
+
+def test_each_warning_knows_the_object_whose_build_printed_it():
+    ws = parse_warnings(lines("gcc-w1-sparse.log"), strip=("/work/wt",))
+    assert [(w.file, w.unit) for w in ws] == [
+        ("fs/namei.c", "fs/namei.o"), ("fs/namei.c", "fs/namei.o"),
+        ("fs/namei.c", "fs/namei.o"), ("fs/namei.c", "fs/namei.o"),
+        ("include/linux/fs_helper.h", "fs/inode.o"),      # `from ../fs/inode.c:7`
+        ("fs/inode.c", "fs/inode.o"), ("drivers/misc/fixture.o", "(modpost)"),
+        ("", "(modpost)"), ("", "(link)")]
+    assert ws[0].function == "lookup_one_common" and ws[1].function == "path_init"
+    assert compiled_units(lines("gcc-w1-sparse.log")) == {
+        "fs/namei.o", "fs/inode.o", "kernel/fork.o", "drivers/misc/fixture.o", "(link)",
+        "(other)"}

@@ -152,3 +152,19 @@ def test_match_requires_same_function():
     other = parse_diagnostics(["a.c: In function 'g':",
                                "a.c:1:1: warning: unused variable 'x' [-Wunused-variable]"])
     assert match_diagnostics(reported, other).verdict == NOT_REPRODUCED
+
+
+def test_a_reported_sparse_warning_matches_the_one_a_build_prints():
+    """The robot appends sparse's expected/got lines to the message (`@@ ... @@`);
+    a build log prints them on lines of their own. Both are read by the build's
+    parser and compared by one key, so they are the same warning."""
+    reported = parse_report((DATA / "clang-sparse.txt").read_bytes()).diagnostics[:1]
+    seen = parse_diagnostics([
+        "  CHECK   ../kernel/bpf/pagecache_iter.c",
+        "../kernel/bpf/pagecache_iter.c:141:44: warning: incorrect type in argument 1 "
+        "(different address spaces)",
+        "../kernel/bpf/pagecache_iter.c:141:44:    expected void **slot",
+        "../kernel/bpf/pagecache_iter.c:141:44:    got void [noderef] __rcu **"])
+    assert [(d.kind, d.line) for d in seen] == [("sparse", 141)]
+    v = match_diagnostics(reported, seen)
+    assert v.verdict == REPRODUCED and v.matched[0][1].line == 141
