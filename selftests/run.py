@@ -71,7 +71,7 @@ class SuiteResult:
     interrupted: bool = False             # Ctrl-C
     duration: float = 0.0
     vm: dict = field(default_factory=dict)   # accel, probe reason, boot seconds
-    deny: dict = field(default_factory=dict)  # Selection.to_dict(): applied, not, expired
+    deny: dict = field(default_factory=dict)  # Selection.to_dict(): applied, not_applied, expired
 
     @property
     def statuses(self) -> dict[str, Status]:
@@ -195,12 +195,12 @@ class _Run:
     def stream(self, group: Group, log: Path, timeout: float) -> GroupRun:
         """Run the group's command; a VM gone when it returns either crashed or,
         with no crash on its console, was killed by its run timeout."""
-        rc, timed_out, took, gone = None, False, 0.0, False
+        rc, timed_out, gone, start = None, False, False, time.monotonic()
         try:
             res = self.vm.stream(group.line(), log, timeout)
             rc, timed_out, took = res.rc, res.timed_out, res.duration
         except InfraError:
-            gone = True
+            gone, took = True, time.monotonic() - start
         crash = self.vm.crash()
         gone = gone or not self.vm.alive() or crash is not None
         expired = gone and crash is None and getattr(self.vm, "expired", False)
