@@ -14,7 +14,8 @@ from results.cli import cmd_report
 from results.compare import compare_jobs
 from results.ktap import parse_ktap
 from results.store import load_job
-from results.verdicts import counts_of, job_fails, test_verdicts
+from results.verdicts import counts_of, job_fails
+from results.verdicts import test_verdicts as verdicts_of
 
 DATA = Path(__file__).parent / "data"
 RUNS = DATA / "runs"
@@ -68,7 +69,7 @@ def test_ktap_counts(written):
     name, dest, _ = written
     passed, failed, splats, _ = EXPECTED[name]
     top = parse_ktap((dest / "results.tap").read_text().splitlines()).tests
-    verdicts = test_verdicts(top)
+    verdicts = verdicts_of(top)
     tests = [v for v in verdicts if "/splat-" not in v.path]
     assert counts_of(tests) == {k: v for k, v in (("pass", passed), ("fail", failed)) if v}
     assert len(verdicts) - len(tests) == splats
