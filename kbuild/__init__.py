@@ -15,11 +15,16 @@ Public API:
         cache_dir()/kbuild/artifacts/<key>/. Raises BuildError (exit 5) with the
         first error of each failing file; InfraError for a missing tool (names the
         Debian package) or a full disk; InputError for an unreadable .config.
+        BuildResult.warnings is the tree's full set: the build dir keeps a warning
+        record per set of make flags (kbuild.warnrecord, object -> warnings of its
+        last compile), so an object this build did not recompile still counts.
 
     BuildRequest(tree, config, results_dir=None, tree_name=None, config_family="custom",
                  toolchain="gcc" | "llvm" | "llvm-19", arch="x86_64", jobs=0, w1=False,
                  sparse=False, targets=[], ccache=True, nice=True, base_warnings=None,
                  timeout=14400, use_cache=True)
+        base_warnings: a list of Diagnostic, or a path that load_warnings reads (a job
+        dir, its build/ dir, an artifacts dir, or any of their warnings.json).
     BuildResult(artifacts_dir, bzimage, vmlinux, key, cached, duration, warnings,
                 new_warnings, build_dir, family, log, warnings_report, modules)
 
@@ -34,9 +39,11 @@ Public API:
         make -C tools/testing/selftests TARGETS=... O=<out>/build install
         INSTALL_PATH=<out>/install (quick TAP-producing tests).
 
-Warnings (kbuild.logparse): parse_warnings(lines) -> [Warning(kind, file, line, col,
-message, flag)] for compiler, kernel-doc, sparse, modpost, linker warnings;
-new_warnings(current, base) matches on file+kind+message (line drift tolerated);
+Diagnostics (kbuild.logparse, the one parser; repro reads robot reports with it):
+parse_diagnostics(lines) -> [Diagnostic(kind, file, line, col, message, flag, function,
+severity, new)] for compiler, kernel-doc, sparse, modpost, linker, objtool lines;
+parse_warnings(lines) keeps the warnings. Diagnostic.key() is "the same warning":
+file, function, message (line drift tolerated). new_warnings(current, base) uses it;
 warnings_report(current, new) marks the new ones with `>>`; first_errors(lines).
 """
 from .build import BuildRequest, BuildResult, build_kernel

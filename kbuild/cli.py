@@ -30,7 +30,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-cache", action="store_false", dest="use_cache",
                    help="build even when a finished build has the same key")
     p.add_argument("--base-warnings", type=Path, default=None,
-                   help="warnings.json or artifacts dir of the base build")
+                   help="the base build's warnings: a job dir, its build/ dir, an artifacts "
+                        "dir, or the warnings.json of any of them")
     p.add_argument("--results", type=Path, default=None)
     p.set_defaults(func=run)
 
