@@ -91,8 +91,10 @@ def cmd_bisect(args) -> int:
         _checked(base)
     else:
         revs = args.revs.split(",") if args.revs else revisions_with_patches(name)
-        if not revs:
-            raise UsageError(f"{name}: no revision has patches to bisect")
+        if len(revs) < 2:
+            raise UsageError(f"a bisect over revisions needs two or more (a good and a bad "
+                             f"one); {name} gives {', '.join(revs) or 'none with patches'}",
+                             hint=f"to bisect the patches of one revision: {name}@REV")
         for r in revs:
             _checked(replace(base, rev=r))
     run, out = _run_spec(args)

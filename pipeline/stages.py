@@ -175,6 +175,7 @@ def _build_kselftests(ctx: JobContext) -> list[str]:
 
 
 def vm_request(ctx: JobContext):
+    from selftests.run import vm_budget
     from vm.boot import VMRequest
     suites = ctx.suites
     cpus = max((s.cpus or 0) for s in suites) or 2 if suites else 2
@@ -186,9 +187,11 @@ def vm_request(ctx: JobContext):
     append += list(rev.cmdline) if rev is not None else []
     guest = ctx.store.path / "guest"
     guest.mkdir(exist_ok=True)
-    return VMRequest(kernel=ctx.build.bzimage, rwdir=guest,
-                     console_log=ctx.store.path / "console.log", accel=ctx.spec.accel,
-                     cpus=cpus, memory=memory, append=append)
+    req = VMRequest(kernel=ctx.build.bzimage, rwdir=guest,
+                    console_log=ctx.store.path / "console.log", accel=ctx.spec.accel,
+                    cpus=cpus, memory=memory, append=append)
+    req.run_timeout = vm_budget(suites, req.boot_timeout)   # the hard limit: killed after it
+    return req
 
 
 def _mem_bytes(text: str) -> int:
@@ -211,15 +214,20 @@ def stage_test(ctx: JobContext) -> StageReport:
     bpf_dir = ctx.selftests.artifacts_dir if ctx.selftests is not None else None
     ks_dir = ctx.kselftest.install_dir.parent if ctx.kselftest is not None else None
     summary = []
+    spec = ctx.spec
     for suite in ctx.suites:
+        if ctx.vm.expired:              # killed by its run timeout: run no further suite
+            break
         out = ctx.store.path / "suites" / suite.name
         st_dir = ks_dir if suite.runner == "kselftest" else bpf_dir
-        res = run_suite(SuiteRequest(suite, out, selftests_dir=st_dir, tree_dir=ctx.worktree),
-                        ctx.vm)
+        res = run_suite(SuiteRequest(suite, out, selftests_dir=st_dir, tree_dir=ctx.worktree,
+                                     tree_name=spec.tree, arch=ctx.plan.arch,
+                                     toolchain=spec.toolchain), ctx.vm)
         raw = [str(Path(p).relative_to(ctx.store.path)) for p in res.raw_logs]
         ctx.store.add_suite(suite.name, res.parsed, raw=",".join(raw))
         summary.append(f"{suite.name}: {_counts(res.parsed)}")
     _collect_dmesg(ctx)
+    ctx.vm.raise_if_expired()           # VMRunTimeout (exit 7): the stage fails and says so
     return StageReport("; ".join(summary))
 
 

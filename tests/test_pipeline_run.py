@@ -186,3 +186,45 @@ def test_vm_gets_the_suites_cmdline_then_the_revisions(tmp_path):
     req = vm_request(ctx_for(SimpleNamespace(cmdline=["lsm=capability,bpf"])))
     assert req.append == ["lsm=lockdown,capability,landlock,bpf", "lsm=capability,bpf"]
     assert vm_request(ctx_for(None)).append == ["lsm=lockdown,capability,landlock,bpf"]
+
+
+def test_the_vm_gets_a_hard_timeout_from_the_suite_budgets(tmp_path):
+    from types import SimpleNamespace
+
+    from pipeline.context import JobContext
+    from pipeline.stages import vm_request
+    from selftests.suite import load_suite
+
+    suites = (load_suite("landlock"), load_suite("smoke"))
+    ctx = JobContext(plan=JobPlan(JobSpec(), suites=suites),
+                     store=SimpleNamespace(path=tmp_path), runner=FakeRunner(),
+                     progress=progress())
+    ctx.build = SimpleNamespace(bzimage=tmp_path / "bzImage")
+    req = vm_request(ctx)
+    budget = sum(s.suite_timeout for s in suites) + req.boot_timeout
+    assert budget < req.run_timeout < budget + 3600
+
+
+def test_a_vm_killed_by_its_timeout_fails_the_test_stage_with_exit_7(tmp_path):
+    from types import SimpleNamespace
+
+    from pipeline.stages import stage_test
+    from vm.boot import VMRunTimeout
+
+    class Expired:
+        expired = True
+
+        def raise_if_expired(self):
+            raise VMRunTimeout(60.0, tmp_path / "console.log")
+
+    def boot(ctx):
+        ctx.vm = Expired()
+        ctx.selftests = ctx.kselftest = None
+        return StageReport()
+    from selftests.suite import load_suite
+    plan = JobPlan(JobSpec(), suites=(load_suite("smoke"),))
+    out = run_job(plan, [("boot", boot), ("test", stage_test)], FakeRunner(), progress(),
+                  tmp_path, run_id="r")
+    test = {s.name: s for s in out.summary.stages}["test"]
+    assert out.exit_code == 7 and test.status == "failed"
+    assert "outlived its run timeout" in test.detail

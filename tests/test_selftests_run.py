@@ -86,9 +86,15 @@ class FakeVM:
         self.req = type("R", (), {"rwdir": tmp_path / "rw"})()
         self.probe = ProbeResult("tcg", "--accel tcg", "forced")
         self.boot_seconds = 21.5
+        self.expired = False
 
     def alive(self):
         return not self.dead
+
+    def raise_if_expired(self):
+        if self.expired:
+            from vm.boot import VMRunTimeout
+            raise VMRunTimeout(1.0, self.req.rwdir / "console.log")
 
     def crash(self):
         return classify_failure(self.console.lines(), timed_out=False)

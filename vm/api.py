@@ -15,6 +15,7 @@ class GuestVM(Protocol):
     probe: object        # the KVM/TCG decision (accel, reason)
     console: object      # lines() and count() of the console so far
     boot_seconds: float
+    expired: bool        # its run timeout killed it
 
     def alive(self) -> bool: ...
 
@@ -23,3 +24,5 @@ class GuestVM(Protocol):
     def stream(self, cmd: Sequence[str] | str, out_path: Path, timeout: float): ...
 
     def crash(self): ...
+
+    def raise_if_expired(self) -> None: ...
