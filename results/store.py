@@ -6,7 +6,9 @@ Layout (documented in the README):
         run.json                            the jobs of this run and their exit codes
         <series>/<rev>/<profile>-<toolchain>/    one job ("base/<tree>/..." for --base-only)
             manifest.json   inputs and versions
-            summary.json    stages, counts, splats; "state": running|complete|incomplete
+            summary.json    stages, counts and failing verdicts (results/verdicts.py),
+                            suites with their groups' measured times, splats (known
+                            ones marked); "state": running|complete|incomplete
             reproduce.sh    the commands to redo the job by hand
             commands.log    every command the harness ran, in order
             logs/<stage>.log
