@@ -207,9 +207,12 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
 
 
 def _open_record(req: BuildRequest, tc: Toolchain, obj: Path, progress) -> warnrecord.Record:
-    """The build dir's warning record for these make flags, with the objects it
-    does not know removed so that this build compiles them and records them."""
+    """The build dir's warning record for these make flags. Before a whole build the
+    objects it does not know are removed, so this build compiles them and records
+    their warnings; a build of named targets would not remake them, so it keeps them."""
     record = warnrecord.load(obj, make_flags(req, tc))
+    if req.targets:
+        return record
     gone = warnrecord.forget_unrecorded(record, obj)
     if gone and progress is not None:
         progress.info(f"[build] warning record: {len(gone)} objects not recorded under "

@@ -72,10 +72,14 @@ def forget_unrecorded(rec: Record, obj: Path) -> list[Path]:
     record existed, by a build with other flags, or by a killed build), so make
     compiles them again and their warnings are recorded: otherwise they would be
     up to date, print nothing, and the record would never know their warnings.
-    Returns what was removed."""
+    Returns what was removed. tools/ is left alone: its own build system (objtool,
+    resolve_btfids) names its objects in ways a kbuild log does not tie to a path.
+    os.walk does not follow the build dir's `source` link into the tree."""
     known = current(rec, obj)
     gone = []
-    for dirpath, _dirs, files in os.walk(obj):
+    for dirpath, dirs, files in os.walk(obj):
+        if Path(dirpath) == Path(obj) and "tools" in dirs:
+            dirs.remove("tools")
         for name in files:
             p = Path(dirpath) / name
             if name.endswith(".o") and str(p.relative_to(obj)) not in known:

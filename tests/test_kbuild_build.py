@@ -308,3 +308,17 @@ def test_build_cli_accepts_a_jobs_warnings_file_as_base(tree, config, tmp_path, 
         assert "warnings: 2 (1 new)" in out
         assert (">> fs/namei.c:2718:13: warning: variable 'len' set but not used "
                 "[-Wunused-but-set-variable]") in out
+
+
+def test_a_whole_build_remakes_the_objects_the_record_does_not_know(tree, config):
+    """Objects made before the record existed would be up to date and print nothing:
+    a whole build removes them so make compiles them again; a build of named targets
+    would not remake them and leaves them; tools/ has its own build system."""
+    fam = Family("linux-small-gcc")
+    for o in ("fs/inode.o", "tools/objtool/check.o"):
+        (fam.obj / o).parent.mkdir(parents=True, exist_ok=True)
+        (fam.obj / o).write_text("made before the record\n")
+    build_kernel(req(tree, config, targets=["fs/namei.o"]), runner(make_out="  CC      fs/namei.o\n"))
+    assert (fam.obj / "fs/inode.o").is_file()
+    build_kernel(req(tree, config), runner())
+    assert not (fam.obj / "fs/inode.o").exists() and (fam.obj / "tools/objtool/check.o").is_file()
