@@ -350,7 +350,7 @@ def _tree_part(plan: ByHandPlan) -> str:
                               "patch(es) with git am"),
         f"export {GIT_ENV}",
         'kgit() { run git -c gc.auto=0 -c core.hooksPath=/dev/null -C "$TREE" "$@"; }',
-        f"run git -C {shlex.quote(str(plan.repo))} worktree add --detach "
+        f"run git -C {shlex.quote(str(plan.repo))} worktree add -q --detach "
         f'"$TREE" {shlex.quote(plan.base)}',
     ]
     for p in plan.patches:
@@ -479,9 +479,10 @@ def _suite_lines(s: SuiteStep) -> list[str]:
 
 
 def _footer(plan: ByHandPlan) -> str:
-    if plan.stopped:
-        return f"echo {shlex.quote('by hand: done; ' + plan.stopped + ', so the steps end here')}"
-    return 'echo "by hand: done; raw test logs in $OUT"'
+    done = (f"echo {shlex.quote('by hand: done; ' + plan.stopped + ', so the steps end here')}"
+            if plan.stopped else 'echo "by hand: done; raw test logs in $OUT"')
+    forget = f"git -C {shlex.quote(str(plan.repo))} worktree remove --force"
+    return done + f'\necho "when done with it: {_dq(forget)} $TREE"'
 
 
 def _default_vng() -> Path:

@@ -17,6 +17,7 @@ from common.proc import Runner
 from configs import ConfigResult
 from kbuild import BuildRequest
 from patches.apply import ApplyResult
+from patches.treeimport import tree_repo
 from pipeline.byhand import ByHandInputs
 from pipeline.job import JobSpec
 from pipeline.reproduce import write_reproducer
@@ -93,7 +94,11 @@ def test_by_hand_gets_the_harness_verdicts(default_tree, tmp_path):
     store = JobStore(out.path, "byhand")
     script = write_reproducer(store, spec, None, inputs_from(out.path, spec))
     work, log = tmp_path / "byhand", tmp_path / "byhand.log"
-    rc = run_byhand(script, work, log)
+    try:
+        rc = run_byhand(script, work, log)
+    finally:           # the by-hand worktree hangs off the harness's tree repo
+        subprocess.run(["git", "-C", str(tree_repo("debian-6.12")), "worktree", "remove",
+                        "--force", str(work / "linux")], capture_output=True)
     text = log.read_text(errors="replace")
     assert rc == 0, text[-3000:]
     assert "the same commits as the job" in text and ".config: as the job verified it" in text

@@ -70,7 +70,7 @@ def test_git_am_of_each_patch_in_order_from_copies(tmp_path):
     copies = [tmp_path / "reproduce" / ln.split('"$R"/', 1)[1] for ln in am]
     assert [c.read_text() for c in copies] == [i.message for i in fixups + items]
     assert "-fixup-" in copies[0].name and "fixup" not in copies[1].name
-    assert text.index("worktree add --detach") < text.index(am[0])
+    assert text.index("worktree add -q --detach") < text.index(am[0])
     assert f"-C {Path.home()}" in text or "trees/debian-6.12 worktree add" in text
     assert "b" * 40 in text and "e" * 40 in text         # base, and the job's HEAD to check
 
