@@ -6,19 +6,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, HarnessError
-from results.report import render_html
+from common.stage import first_stopped
+from results.report import render_html, render_table
 from results.store import JobSummary, write_text
 
 
 def _leaves(job: JobSummary) -> dict[str, str]:
-    return {p: t.status.value for p, t in job.tests() if not t.subtests}
+    """Every test verdict of the job (a parent's own failure included)."""
+    from results.compare import verdict_statuses
+    return {p: st.value for p, st in verdict_statuses(job).items()}
 
 
 def _stage_note(job: JobSummary) -> str:
-    for s in job.stages:
-        if s.status in ("failed", "not-run"):
-            return f"{s.name} {s.status}"
-    return "ok"
+    stop = first_stopped(job.stages)
+    return f"{stop.name} {stop.status}" if stop else "ok"
 
 
 def table(revs: list[str], jobs: list[JobSummary]) -> str:
@@ -31,8 +32,7 @@ def table(revs: list[str], jobs: list[JobSummary]) -> str:
     rows.append(["(splats)", *[str(len(j.splats)) for j in jobs]])
     for t in tests:
         rows.append([t, *[lv.get(t, "-") for lv in leaves]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return render_table(rows)
 
 
 def range_diffs(series: str, revs: list[str], tree: str, runner) -> str:

@@ -36,6 +36,11 @@ class StageResult:
         self.status = StageStatus(self.status)
 
     @property
+    def stopped(self) -> bool:
+        """The job went no further than this stage (it failed, or could not run)."""
+        return self.status in (StageStatus.FAILED, StageStatus.NOT_RUN)
+
+    @property
     def ok(self) -> bool:
         return self.status in (OK, CACHED)
 
@@ -49,3 +54,9 @@ class StageResult:
         return cls(name=d["name"], status=StageStatus(d["status"]), duration=d.get("duration", 0.0),
                    detail=d.get("detail", ""), exit_code=d.get("exit_code", 0),
                    log=d.get("log"), data=dict(d.get("data", {})))
+
+
+def first_stopped(stages) -> StageResult | None:
+    """The stage a job stopped at (failed or not run), or None: the one answer to
+    "where did this job stop" for the run, the tables and the bisect."""
+    return next((s for s in stages if s.stopped), None)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from common.errors import InputError
+from common.errors import InputError, UsageError
 from common.fsutil import REPO_ROOT, cache_dir
 from common.yamlfile import Located, load_yaml, line_of
 
@@ -287,6 +287,9 @@ def all_series() -> list[Series]:
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
-    """'series@rev' -> (series, rev); 'series' -> (series, None)."""
-    name, _, rev = spec.partition("@")
+    """'series@rev' -> (series, rev); 'series' -> (series, None). The one parser of
+    SERIES[@REV], for every command and file."""
+    name, _, rev = str(spec).partition("@")
+    if not name or "@" in rev:
+        raise UsageError(f"bad series '{spec}': expected SERIES or SERIES@REV")
     return name, rev or None

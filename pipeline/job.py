@@ -13,6 +13,7 @@ from pathlib import Path
 
 from common.errors import InputError, UsageError
 from common.yamlfile import Located, line_of
+from patches.manifest import parse_spec as split_series
 
 DEFAULT_TREE = "debian-6.12"
 DEFAULT_PROFILE = "bpf"
@@ -124,15 +125,6 @@ OPTIONS: tuple[Option, ...] = (
 
 OPTION_FIELDS = {o.field for o in OPTIONS} | {"rev"}     # rev travels inside SERIES
 MATRIX_KEYS = {o.key for o in OPTIONS} | {"base"}
-
-
-def split_series(text: str) -> tuple[str, str | None]:
-    """'series@rev' -> (series, rev); 'series' -> (series, None). The one parser of
-    SERIES[@REV] for every command and file."""
-    name, _, rev = str(text).partition("@")
-    if not name or "@" in rev:
-        raise UsageError(f"bad series '{text}': expected SERIES or SERIES@REV")
-    return name, rev or None
 
 
 # --- argparse ---------------------------------------------------------------------

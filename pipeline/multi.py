@@ -9,9 +9,11 @@ from pathlib import Path
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
 from common.fsutil import write_json
 from common.progress import fmt_secs
+from common.stage import first_stopped
 from results import junit
 from results.compare import compare_jobs, format_comparison
-from results.report import bad_count, reached, render_html, render_table, suite_tree
+from results.report import (bad_count, reached, render_html, render_table, splat_cell,
+                            splat_notes, suite_tree)
 from results.store import JobSummary, find_jobs, load_job, write_text
 
 from .check import JobPlan
@@ -149,11 +151,12 @@ def matrix_table(jobs: list[JobSummary]) -> str:
     for j in jobs:
         c = j.counts()
         took = sum(s.duration for s in j.stages)
-        note = next((s.detail.splitlines()[0].replace("NOT RUN: ", "")
-                     for s in j.stages if s.status in ("failed", "not-run")), "")
+        stop = first_stopped(j.stages)
+        note = stop.detail.splitlines()[0].replace("NOT RUN: ", "") if stop and stop.detail \
+            else ""
         rows.append([j.job, reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
                      str(bad_count(c)), str(c.get("skip", 0)), str(c.get("flaky", 0)),
-                     str(len(j.splats)), _new_warnings(j), fmt_secs(took), note[:70]])
+                     splat_cell(j), _new_warnings(j), fmt_secs(took), note[:70]])
     return render_table(rows)
 
 
@@ -176,8 +179,9 @@ def write_combined(run_dir: Path, jobs: list[JobSummary], table: str, comparison
     for j in jobs:
         subs = suite_tree(j)
         tops.append(TestResult(j.job, worst(subs), subtests=subs))
-    write_text(run_dir / "results.tap", emit_ktap(tops))
-    write_text(run_dir / "junit.xml", junit.render([(f"{j.job}:", j.suites) for j in jobs]))
+    notes = {f"{j.job}/{k}": v for j in jobs for k, v in splat_notes(j).items()}
+    write_text(run_dir / "results.tap", emit_ktap(tops, notes=notes))
+    write_text(run_dir / "junit.xml", junit.render_jobs([(f"{j.job}:", j) for j in jobs]))
     extra = table + "".join("\n\n" + format_comparison(c) for c in comparisons)
     write_text(run_dir / "report.html", render_html(jobs, f"kharness matrix {run_dir.name}",
                                                     extra))

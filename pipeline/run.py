@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, HarnessError, NotRun
-from common.stage import CACHED, FAILED, NOT_RUN, OK, StageResult
+from common.stage import CACHED, FAILED, NOT_RUN, OK, StageResult, first_stopped
 
 from results.store import JobStore, JobSummary, new_run_id, now_iso, write_text
 
@@ -85,7 +85,7 @@ def _run_stage(ctx: JobContext, name: str, fn: StageFn) -> StageResult:
 
 
 def _ended(ctx: JobContext, name: str, started, res: StageResult) -> StageResult:
-    word = res.status.upper() if res.status in (FAILED, NOT_RUN) else res.status
+    word = res.status.upper() if res.stopped else res.status
     ctx.progress.end(name, started, word, (res.detail.splitlines() or [""])[0])
     ctx.store.record_stage(res)
     return res
@@ -98,11 +98,10 @@ def keep_traceback(path: Path) -> Path:
 
 
 def tests_exit_code(store: JobStore) -> int:
-    summary = store.summary()
-    bad = any(t.status.is_bad for _, t in summary.tests())
-    if bad or summary.splats:
-        return EXIT_TESTS_FAILED
-    return EXIT_PASS
+    """1 when the job's verdicts fail it (results.verdicts decides, for every
+    output alike: failing parents and new splats included), else 0."""
+    from results.verdicts import job_fails
+    return EXIT_TESTS_FAILED if job_fails(store.summary()) else EXIT_PASS
 
 
 def host_facts() -> dict:
@@ -113,15 +112,15 @@ def host_facts() -> dict:
 def run_stages(ctx: JobContext, stages: list[tuple[str, StageFn]]) -> int:
     """Run the stages in order inside one ExitStack (the VM's teardown lives there).
     A job whose earlier stages failed runs nothing more."""
-    failed = [s for s in ctx.store.stages.values() if s.status in (FAILED, NOT_RUN)]
-    if failed:
-        return failed[0].exit_code
+    stopped = first_stopped(ctx.store.stages.values())
+    if stopped is not None:
+        return stopped.exit_code
     with contextlib.ExitStack() as stack:
         ctx.stack = stack
         try:
             for name, fn in stages:
                 res = run_stage(ctx, name, fn)
-                if res.status in (FAILED, NOT_RUN):
+                if res.stopped:
                     ctx.store.skip_rest(name, f"{name} {res.status}")
                     return res.exit_code
         finally:
@@ -135,6 +134,7 @@ def open_job(plan: JobPlan, runner, progress, root: Path, run_id: str,
     manifest; the context the stages share. A plan that cannot run records why."""
     spec = plan.spec
     store = JobStore.create(root, run_id, spec.job_parts())
+    _use_splat_list(store, spec.tree, progress)
     if hasattr(runner, "for_log"):
         runner = runner.for_log(store.path / "commands.log")
     ctx = JobContext(plan=plan, store=store, runner=runner, progress=progress)
@@ -146,6 +146,15 @@ def open_job(plan: JobPlan, runner, progress, root: Path, run_id: str,
         store.skip_rest("apply", "apply not-run")
         progress.info(plan.not_run)
     return ctx
+
+
+def _use_splat_list(store: JobStore, tree: str, progress) -> None:
+    """The tree's known splats are reported but do not fail the job."""
+    from results.splatlist import expired, tree_splat_list
+    entries = tree_splat_list(tree)
+    store.use_splat_list(entries)
+    for w in expired(entries):
+        progress.info(w)
 
 
 def close_job(ctx: JobContext, code: int, complete: bool, argv=None) -> JobOutcome:

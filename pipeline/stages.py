@@ -210,6 +210,7 @@ def stage_boot(ctx: JobContext) -> StageReport:
 
 
 def stage_test(ctx: JobContext) -> StageReport:
+    from results.store import GroupTiming
     from selftests.run import SuiteRequest, run_suite
     bpf_dir = ctx.selftests.artifacts_dir if ctx.selftests is not None else None
     ks_dir = ctx.kselftest.install_dir.parent if ctx.kselftest is not None else None
@@ -224,7 +225,8 @@ def stage_test(ctx: JobContext) -> StageReport:
                                      tree_name=spec.tree, arch=ctx.plan.arch,
                                      toolchain=spec.toolchain), ctx.vm)
         raw = [str(Path(p).relative_to(ctx.store.path)) for p in res.raw_logs]
-        ctx.store.add_suite(suite.name, res.parsed, raw=",".join(raw))
+        ctx.store.add_suite(suite.name, res.parsed, raw=",".join(raw), groups=[
+            GroupTiming(g.label, g.duration, g.reported, g.retry_of) for g in res.groups])
         summary.append(f"{suite.name}: {_counts(res.parsed)}")
     _collect_dmesg(ctx)
     ctx.vm.raise_if_expired()           # VMRunTimeout (exit 7): the stage fails and says so

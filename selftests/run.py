@@ -47,6 +47,7 @@ class GroupRun:
     crashed: bool = False
     retry_of: str | None = None
     vm_expired: bool = False       # cut off by the VM's run timeout (the VM was killed)
+    reported: list[str] = field(default_factory=list)   # top-level tests its log reported
 
     def to_dict(self) -> dict:
         return {"label": self.label, "log": self.log.name, "rc": self.rc,
@@ -181,6 +182,7 @@ class _Run:
         self.result.parsed.notes.extend(f"{group.label}: {n}" for n in parsed.notes)
         tests = parsed.tests
         account(tests, group, run, timeout)
+        run.reported = [t.name for t in tests]
         running = group.tests[0] if len(group.tests) == 1 else group.label
         splats = list(parsed.splats)
         if run.crashed or run.vm_expired:

@@ -18,6 +18,15 @@ def test_revision_by_test_table():
         job({"open_code": "pass", "path_walk_example": "fail"}, (("build", "ok", 3),), 1)])
     lines = text.splitlines()
     assert lines[0].split() == ["test", "v2-6.12", "v5-6.12"]
-    assert lines[2].split() == ["(new", "warnings)", "0", "3"]
-    assert lines[3].split() == ["(splats)", "0", "1"]
+    assert lines[3].split() == ["(new", "warnings)", "0", "3"]
+    assert lines[4].split() == ["(splats)", "0", "1"]
     assert lines[-1].split() == ["path-iterator/path_walk_example", "-", "fail"]
+
+
+def test_a_parent_failing_after_its_subtests_passed_is_in_the_table():
+    parent = TestResult("path_iter", Status.FAIL,
+                        subtests=[TestResult("open_code", Status.PASS)])
+    bad = JobSummary("j", "complete", 1, [StageResult("build", "ok")],
+                     [SuiteRecord("path-iterator", ParsedLog("test_progs", [parent]))], [])
+    text = table(["v1"], [bad])
+    assert any(line.split() == ["path-iterator/path_iter", "fail"] for line in text.splitlines())

@@ -117,3 +117,25 @@ def test_long_comparison_lists_are_capped():
     text = format_comparison(cmp, most=20)
     assert "t19: - -> pass" in text and "t20:" not in text and "... and 10 more" in text
     assert "t29: - -> pass" in format_comparison(cmp)
+
+
+def test_combined_outputs_carry_parent_failures_and_splats(tmp_path):
+    """The matrix's junit.xml and results.tap say what the job's exit code says."""
+    from results.model import Splat
+
+    def test(ctx):
+        parent = TestResult("iter", Status.FAIL, log=["cleanup failed"],
+                            subtests=[TestResult("one", Status.PASS)])
+        splat = Splat("lockdep", "possible circular locking", "ab" * 8, test="iter",
+                      excerpt=["WARNING: possible circular locking dependency detected"])
+        ctx.store.add_suite("smoke", ParsedLog("test_progs", [parent], splats=[splat]))
+        return StageReport()
+    code = run_matrix([JobPlan(JobSpec(series="a", rev="v1"))], tmp_path, "m",
+                      FakeRunner(), Progress(stream=io.StringIO()),
+                      stages=[("apply", lambda c: StageReport()), ("test", test)])
+    assert code == 1
+    root = ET.parse(tmp_path / "m" / "junit.xml").getroot()
+    types = sorted(f.get("type") for f in root.iter("failure"))
+    assert types == ["fail", "splat"]
+    tap = (tmp_path / "m" / "results.tap").read_text()
+    assert "not ok" in tap and "splat" in tap
