@@ -17,7 +17,7 @@ from common.errors import ApplyError, InputError
 
 from . import worktree as wtmod
 from .gitutil import git, head, rev_parse
-from .hunks import failed_hunks
+from .hunks import HunkFailure, failed_hunks
 from .mailbox import ENC, PatchItem, read_patch_file
 from .manifest import find_series
 from .source import load_patches
@@ -38,14 +38,6 @@ class ApplyRequest:
     fixups: bool = True          # apply the tree's fix-ups first
     onto: Path | None = None     # a git checkout: apply onto its HEAD, not the revision's
                                  # base (a bisect-commits step with a series)
-
-
-@dataclass
-class HunkFailure:
-    file: str
-    hunk: int                    # 1-based within the file
-    header: str                  # the @@ line
-    line: int                    # line of the @@ in the patch file
 
 
 @dataclass

@@ -1,38 +1,15 @@
-"""Trees named by a definition (patches/trees/<tree>/tree.yaml): a Debian package
-fetched with `apt-get download` (no root needed), or a git URL and ref."""
+"""A tree definition's Debian package (patches/trees/<tree>/tree.yaml `source: apt:`),
+fetched with `apt-get download` (no root needed) into the downloads cache."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from common.errors import InfraError, InputError
 from common.fsutil import cache_dir
 
-from .treedefs import TreeDef
-
 
 def downloads_dir() -> Path:
     return cache_dir() / "downloads"
-
-
-def import_defined(td: TreeDef, req, runner):
-    from .treeimport import ImportRequest, OTHER_SOURCES, existing, import_keyed, import_tree
-    name = req.name or td.name
-    if "git" in td.source:
-        ref = req.ref or td.source.get("ref")
-        return import_tree(ImportRequest(str(td.source["git"]), ref, name), runner)
-    pkg, version = str(td.source["apt"]), td.source.get("version")
-    spec = f"{pkg}={version}" if version else pkg
-    key = f"apt:{spec}"
-    done = existing(name, key)
-    if done is not None:
-        return done
-    if shutil.which("apt-get") is None:
-        raise InfraError(f"apt-get is not available, so {spec} cannot be downloaded",
-                         hint=f"import the tree from {OTHER_SOURCES}, e.g. "
-                              f"harness.py tree import /path/to/{pkg}_*.deb --name {name}")
-    deb = download(runner, pkg, version)
-    return import_keyed(name, "deb", key, req, deb, runner)
 
 
 def download(runner, pkg: str, version: str | None) -> Path:

@@ -2,6 +2,7 @@
 `git apply --check` against the worktree (which is left untouched)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import ApplyError
@@ -11,9 +12,17 @@ from .gitutil import git
 from .mailbox import ENC, PatchItem
 
 
+
+@dataclass
+class HunkFailure:
+    file: str
+    hunk: int                    # 1-based within the file
+    header: str                  # the @@ line
+    line: int                    # line of the @@ in the patch file
+
+
 def failed_hunks(runner, wt: Path, item: PatchItem, scratch: Path) -> list:
     """The hunks of `item` that do not apply to the worktree as it is now."""
-    from .apply import HunkFailure
     out = []
     scratch.mkdir(parents=True, exist_ok=True)
     one = scratch / "hunk.diff"

@@ -14,7 +14,7 @@ from pathlib import Path
 from common.errors import InfraError, InputError
 from common.fsutil import cache_dir, read_json, write_json
 
-from . import archive, debsource
+from . import aptsource, archive, debsource
 from .gitutil import git, rev_parse
 from .treedefs import NAME_RE, TreeDef, find_treedef
 
@@ -130,13 +130,32 @@ def import_tree(req: ImportRequest, runner) -> ImportResult:
                             info.key, reused=True)
     kind, path, td = classify(req)
     if td is not None:
-        from .aptsource import import_defined
         return import_defined(td, req, runner)
     name = req.name or default_name(kind, req, path)
     if not NAME_RE.match(name):
         raise InputError(f"bad tree name {name!r} (lower-case letters, digits, . _ -)")
     key, commit = input_key(kind, path, req, runner)
     return import_keyed(name, kind, key, req, path, runner, commit)
+
+
+def import_defined(td: TreeDef, req: ImportRequest, runner) -> ImportResult:
+    """A tree named by its definition: a git URL and ref, or a Debian package."""
+    name = req.name or td.name
+    if "git" in td.source:
+        ref = req.ref or td.source.get("ref")
+        return import_tree(ImportRequest(str(td.source["git"]), ref, name), runner)
+    pkg, version = str(td.source["apt"]), td.source.get("version")
+    spec = f"{pkg}={version}" if version else pkg
+    key = f"apt:{spec}"
+    done = existing(name, key)
+    if done is not None:
+        return done
+    if shutil.which("apt-get") is None:
+        raise InfraError(f"apt-get is not available, so {spec} cannot be downloaded",
+                         hint=f"import the tree from {OTHER_SOURCES}, e.g. "
+                              f"harness.py tree import /path/to/{pkg}_*.deb --name {name}")
+    return import_keyed(name, "deb", key, req, aptsource.download(runner, pkg, version),
+                        runner)
 
 
 def import_keyed(name, kind, key, req, path, runner, commit=None) -> ImportResult:

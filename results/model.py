@@ -113,7 +113,6 @@ class ParsedLog:
     def counts(self) -> dict[str, int]:
         """Counts over the tests' verdicts (results/verdicts.py): every leaf, and a
         parent that failed on its own while its subtests passed."""
-        from .verdicts import counts_of, test_verdicts
         return counts_of(test_verdicts(self.tests))
 
     def to_dict(self) -> dict:
@@ -129,3 +128,47 @@ class ParsedLog:
                    splats=[Splat.from_dict(s) for s in d.get("splats", [])],
                    unknown=[tuple(u) for u in d.get("unknown", [])],
                    complete=d.get("complete", True), notes=list(d.get("notes", [])))
+
+
+# The verdicts of tests (results/verdicts.py builds a job's on these).
+
+@dataclass
+class Verdict:
+    path: str                        # suite/test[/subtest]; suite/splat-<fp> for a splat
+    status: Status
+    log: list[str] = field(default_factory=list)
+    reason: str = ""
+    duration: float | None = None
+    test: TestResult | None = None
+    splat: Splat | None = None
+    during: str | None = None        # a splat: the path of the test that was running
+
+
+def notable(status: Status) -> bool:
+    return status.is_bad or status == Status.FLAKY
+
+
+def own_failure(t: TestResult) -> bool:
+    """A test with subtests that is bad (or flaky) while none of its subtests is."""
+    if not t.subtests or not notable(t.status):
+        return False
+    return not any(notable(s.status) for sub in t.subtests for _, s in sub.walk())
+
+
+def test_verdicts(tests: list[TestResult], prefix: str = "") -> list[Verdict]:
+    """The verdicts of these tests: every leaf, and every parent's own failure."""
+    out = []
+    for top in tests:
+        for path, t in top.walk(prefix):
+            if not t.subtests or own_failure(t):
+                out.append(Verdict(path, t.status, t.log, t.reason, t.duration, test=t))
+    return out
+
+
+def counts_of(verdicts: list[Verdict]) -> dict[str, int]:
+    """Status counts over test verdicts (splats are counted apart)."""
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        if v.splat is None:
+            counts[v.status.value] = counts.get(v.status.value, 0) + 1
+    return counts

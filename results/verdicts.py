@@ -12,57 +12,15 @@ splat list knows (reported, but it does not fail the job).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .model import Splat, Status, TestResult
+from .model import (Splat, Status, TestResult, Verdict, counts_of, notable,  # noqa: F401
+                    own_failure, test_verdicts)
 
 if TYPE_CHECKING:
     from .store import JobSummary, SuiteRecord
 
 JOB_SPLATS = "splats"   # the pseudo-suite of splats found outside any suite
-
-
-@dataclass
-class Verdict:
-    path: str                        # suite/test[/subtest]; suite/splat-<fp> for a splat
-    status: Status
-    log: list[str] = field(default_factory=list)
-    reason: str = ""
-    duration: float | None = None
-    test: TestResult | None = None
-    splat: Splat | None = None
-    during: str | None = None        # a splat: the path of the test that was running
-
-
-def notable(status: Status) -> bool:
-    return status.is_bad or status == Status.FLAKY
-
-
-def own_failure(t: TestResult) -> bool:
-    """A test with subtests that is bad (or flaky) while none of its subtests is."""
-    if not t.subtests or not notable(t.status):
-        return False
-    return not any(notable(s.status) for sub in t.subtests for _, s in sub.walk())
-
-
-def test_verdicts(tests: list[TestResult], prefix: str = "") -> list[Verdict]:
-    """The verdicts of these tests: every leaf, and every parent's own failure."""
-    out = []
-    for top in tests:
-        for path, t in top.walk(prefix):
-            if not t.subtests or own_failure(t):
-                out.append(Verdict(path, t.status, t.log, t.reason, t.duration, test=t))
-    return out
-
-
-def counts_of(verdicts: list[Verdict]) -> dict[str, int]:
-    """Status counts over test verdicts (splats are counted apart)."""
-    counts: dict[str, int] = {}
-    for v in verdicts:
-        if v.splat is None:
-            counts[v.status.value] = counts.get(v.status.value, 0) + 1
-    return counts
 
 
 def group_durations(rec: "SuiteRecord") -> dict[str, float]:

@@ -150,7 +150,7 @@ def test_unknown_source_names_the_other_sources(cache, runner):
 
 
 def test_default_tree_without_apt_fails_clearly(cache, runner, monkeypatch):
-    monkeypatch.setattr("patches.aptsource.shutil.which", lambda name: None)
+    monkeypatch.setattr("patches.treeimport.shutil.which", lambda name: None)
     with pytest.raises(InfraError) as e:
         import_tree(ImportRequest("debian-6.12"), runner)
     text = str(e.value)
