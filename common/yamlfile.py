@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -70,3 +71,70 @@ def line_of(obj, key=None) -> int | None:
     if key is not None and isinstance(obj, Located):
         return obj.key_lines.get(key, obj.line)
     return getattr(obj, "line", None)
+
+
+class Schema:
+    """Checks the values of one YAML file as they are read; every error names the
+    file and the line of the offending key (InputError). The one schema checker of
+    the manifests, suite files and tree definitions."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def fail(self, msg: str, node=None, key=None, hint: str | None = None) -> NoReturn:
+        raise InputError(msg, path=self.path, line=line_of(node, key), hint=hint)
+
+    def mapping(self, node, what: str, parent=None, key=None,
+                keys: set[str] | None = None) -> Located:
+        """`node` as a mapping (an error at `parent`'s `key` otherwise); with `keys`,
+        no other key is allowed."""
+        if not isinstance(node, Located):
+            self.fail(f"{what} must be a mapping", parent if parent is not None else node, key)
+        if keys is not None:
+            self.keys(node, keys, what)
+        return node
+
+    def keys(self, node: Located, allowed: set[str], what: str) -> None:
+        for k in node:
+            if k not in allowed:
+                self.fail(f"unknown key '{k}' in {what} (allowed: {', '.join(sorted(allowed))})",
+                          node, k)
+
+    def string(self, node: Located, key: str, *, required=False, pattern=None, what=""):
+        if key not in node:
+            if required:
+                self.fail(f"missing required key '{key}'{what}", node)
+            return None
+        val = node[key]
+        if not isinstance(val, str) or not val.strip():
+            self.fail(f"'{key}' must be a non-empty string (quote it if YAML reads it "
+                      "as something else)", node, key)
+        if pattern is not None and not pattern.match(val):
+            self.fail(f"'{key}': {val!r} is not valid", node, key)
+        return val
+
+    def strings(self, node: Located, key: str, pattern=None, scalar_ok=False) -> list[str]:
+        """A list of non-empty strings (a single string too, with scalar_ok)."""
+        if key not in node:
+            return []
+        val = node[key]
+        if scalar_ok and isinstance(val, str):
+            val = [val]
+        if not isinstance(val, list):
+            self.fail(f"'{key}' must be a list of non-empty strings", node, key)
+        for item in val:
+            if not isinstance(item, str) or not item.strip() or (
+                    pattern is not None and not pattern.match(item)):
+                self.fail(f"'{key}': {item!r} is not valid (a list of non-empty strings)",
+                          node, key)
+        return list(val)
+
+    def number(self, node: Located, key: str, default, *, integer=False, minimum=0):
+        if key not in node:
+            return default
+        val = node[key]
+        kinds = (int,) if integer else (int, float)
+        if isinstance(val, bool) or not isinstance(val, kinds) or val < minimum:
+            kind = "an integer" if integer else "a number"
+            self.fail(f"'{key}' must be {kind} >= {minimum}", node, key)
+        return val

@@ -10,7 +10,7 @@ import yaml
 
 from common.errors import InputError, UsageError
 from common.fsutil import REPO_ROOT, cache_dir
-from common.yamlfile import Located, load_yaml, line_of
+from common.yamlfile import Located, Schema, line_of, load_yaml
 
 from .model import Base, Revision, Series, Source, Tests
 
@@ -35,64 +35,19 @@ def series_roots() -> list[Path]:
     return [REPO_ROOT / "patches", cache_dir() / "series"]
 
 
-class _Checker:
-    def __init__(self, path: Path):
-        self.path = str(path)
-
-    def fail(self, msg: str, obj=None, key=None, hint: str | None = None):
-        raise InputError(msg, path=self.path, line=line_of(obj, key), hint=hint)
-
-    def mapping(self, obj, what: str, parent=None, key=None) -> Located:
-        if not isinstance(obj, Located):
-            self.fail(f"{what} must be a mapping", parent if parent is not None else obj, key)
-        return obj
-
-    def keys(self, obj: Located, allowed: set[str], what: str) -> None:
-        for k in obj:
-            if k not in allowed:
-                self.fail(f"unknown key {k!r} in {what} (allowed: {', '.join(sorted(allowed))})",
-                          obj, k)
-
-    def string(self, obj: Located, key: str, *, required=False, pattern=None, what=""):
-        if key not in obj:
-            if required:
-                self.fail(f"missing required key {key!r}{what}", obj)
-            return None
-        val = obj[key]
-        if not isinstance(val, str) or not val.strip():
-            self.fail(f"{key!r} must be a non-empty string (quote it if YAML reads it "
-                      f"as something else)", obj, key)
-        if pattern is not None and not pattern.match(val):
-            self.fail(f"{key!r}: {val!r} is not valid", obj, key)
-        return val
-
-    def strings(self, obj: Located, key: str, pattern=None) -> list[str]:
-        if key not in obj:
-            return []
-        val = obj[key]
-        if isinstance(val, str):
-            val = [val]
-        if not isinstance(val, list):
-            self.fail(f"{key!r} must be a list of strings", obj, key)
-        for item in val:
-            if not isinstance(item, str) or (pattern is not None and not pattern.match(item)):
-                self.fail(f"{key!r}: {item!r} is not valid", obj, key)
-        return list(val)
-
-
 def load_series(path: Path) -> Series:
     """Load and check one series.yaml (a file, or the dir holding it)."""
     path = Path(path)
     if path.is_dir():
         path = path / MANIFEST
     data = _load(path)
-    c = _Checker(path)
+    c = Schema(path)
     top = c.mapping(data, "the manifest")
     c.keys(top, TOP_KEYS, "the manifest")
     name = c.string(top, "name", required=True, pattern=NAME_RE)
     if name != path.parent.name:
         c.fail(f"name {name!r} does not match the directory {path.parent.name!r}", top, "name")
-    authors = c.strings(top, "authors")
+    authors = c.strings(top, "authors", scalar_ok=True)
     if not authors:
         c.fail("missing required key 'authors' (a list)", top, "authors")
     defaults = c.mapping(top.get("defaults", _empty()), "defaults", top, "defaults")
@@ -158,7 +113,7 @@ def _merged(raw: Located, defaults: Located) -> Located:
     return out
 
 
-def _revision(c: _Checker, raw, defaults: Located, series: Series) -> Revision:
+def _revision(c: Schema, raw, defaults: Located, series: Series) -> Revision:
     raw = c.mapping(raw, "a revision")
     c.keys(raw, REV_KEYS, "a revision")
     r = _merged(raw, defaults)
@@ -166,9 +121,9 @@ def _revision(c: _Checker, raw, defaults: Located, series: Series) -> Revision:
     rev = Revision(label=label, line=raw.line, base=_base(c, r),
                    date=_date(c, r), message_id=_msgid(c, r, "message_id"),
                    patches=_count(c, r), source=_source(c, r, series.dir),
-                   tests=_tests(c, r), fragments=c.strings(r, "fragments", FRAGMENT_RE),
-                   cmdline=c.strings(r, "cmdline", CMDLINE_RE),
-                   kconfig=c.strings(r, "kconfig", KCONFIG_RE),
+                   tests=_tests(c, r), fragments=c.strings(r, "fragments", FRAGMENT_RE, scalar_ok=True),
+                   cmdline=c.strings(r, "cmdline", CMDLINE_RE, scalar_ok=True),
+                   kconfig=c.strings(r, "kconfig", KCONFIG_RE, scalar_ok=True),
                    notes=(c.string(r, "notes") or "").strip(),
                    upstream=c.string(r, "upstream", pattern=LABEL_RE),
                    upstream_message_id=_msgid(c, r, "upstream_message_id"),
@@ -182,7 +137,7 @@ def _revision(c: _Checker, raw, defaults: Located, series: Series) -> Revision:
     return rev
 
 
-def _base(c: _Checker, r: Located) -> Base:
+def _base(c: Schema, r: Located) -> Base:
     if "base" not in r:
         c.fail("missing required key 'base' (tree, and ref where known)", r)
     b = c.mapping(r["base"], "'base'", r, "base")
@@ -192,7 +147,7 @@ def _base(c: _Checker, r: Located) -> Base:
     return Base(tree, ref, line_of(r, "base"))
 
 
-def _date(c: _Checker, r: Located) -> str | None:
+def _date(c: Schema, r: Located) -> str | None:
     if "date" not in r:
         return None
     val = r["date"]
@@ -206,7 +161,7 @@ def _date(c: _Checker, r: Located) -> str | None:
     c.fail(f"'date' must be a date like 2025-06-16, not {val!r}", r, "date")
 
 
-def _msgid(c: _Checker, r: Located, key: str) -> str | None:
+def _msgid(c: Schema, r: Located, key: str) -> str | None:
     val = c.string(r, key)
     if val is None:
         return None
@@ -216,7 +171,7 @@ def _msgid(c: _Checker, r: Located, key: str) -> str | None:
     return val
 
 
-def _count(c: _Checker, r: Located) -> int | None:
+def _count(c: Schema, r: Located) -> int | None:
     if "patches" not in r:
         return None
     val = r["patches"]
@@ -225,7 +180,7 @@ def _count(c: _Checker, r: Located) -> int | None:
     return val
 
 
-def _source(c: _Checker, r: Located, series_dir: Path) -> Source | None:
+def _source(c: Schema, r: Located, series_dir: Path) -> Source | None:
     if "source" not in r:
         return None
     s = c.mapping(r["source"], "'source'", r, "source")
@@ -239,15 +194,15 @@ def _source(c: _Checker, r: Located, series_dir: Path) -> Source | None:
     return Source(kind, series_dir / rel, declared=True)
 
 
-def _tests(c: _Checker, r: Located) -> Tests:
+def _tests(c: Schema, r: Located) -> Tests:
     if "tests" not in r:
         return Tests()
     t = c.mapping(r["tests"], "'tests'", r, "tests")
     c.keys(t, {"test_progs", "kselftest"}, "tests")
-    return Tests(c.strings(t, "test_progs", SELECTOR_RE), c.strings(t, "kselftest", SELECTOR_RE))
+    return Tests(c.strings(t, "test_progs", SELECTOR_RE, scalar_ok=True), c.strings(t, "kselftest", SELECTOR_RE, scalar_ok=True))
 
 
-def _check_links(c: _Checker, series: Series, raws: list) -> None:
+def _check_links(c: Schema, series: Series, raws: list) -> None:
     by = {r.label: r for r in series.revisions}
     for rev, raw in zip(series.revisions, raws):
         for key in ("upstream", "follows"):

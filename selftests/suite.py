@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from common.errors import InputError
-from common.yamlfile import Located, LocatedList, line_of, load_yaml
+from common.yamlfile import Located, LocatedList, Schema, line_of, load_yaml
 
 from .conditions import Conditions, parse_conditions, parse_date
 
@@ -116,55 +116,9 @@ def load_suite(name_or_path: str | Path, suites_dir: Path = SUITES_DIR) -> Suite
     return parse_suite(doc, str(path))
 
 
-class _Checker:
-    def __init__(self, path: str):
-        self.path = path
-
-    def fail(self, msg: str, node, key=None) -> NoReturn:
-        raise InputError(msg, path=self.path, line=line_of(node, key))
-
-    def mapping(self, node, keys: set[str], what: str, parent=None, pkey=None) -> Located:
-        if not isinstance(node, Located):
-            self.fail(f"{what} must be a mapping", parent if parent is not None else node, pkey)
-        for k in node:
-            if k not in keys:
-                self.fail(f"unknown key '{k}' in {what} (allowed: {', '.join(sorted(keys))})",
-                          node, k)
-        return node
-
-    def string(self, node, key, required=False) -> str | None:
-        if key not in node:
-            if required:
-                self.fail(f"missing required key '{key}'", node)
-            return None
-        val = node[key]
-        if not isinstance(val, str) or not val.strip():
-            self.fail(f"'{key}' must be a non-empty string", node, key)
-        return val
-
-    def number(self, node, key, default, *, integer=False, minimum=0):
-        if key not in node:
-            return default
-        val = node[key]
-        kinds = (int,) if integer else (int, float)
-        if isinstance(val, bool) or not isinstance(val, kinds) or val < minimum:
-            kind = "an integer" if integer else "a number"
-            self.fail(f"'{key}' must be {kind} >= {minimum}", node, key)
-        return val
-
-    def strings(self, node, key) -> list[str]:
-        if key not in node:
-            return []
-        val = node[key]
-        if not isinstance(val, LocatedList) or not all(
-                isinstance(x, str) and x.strip() for x in val):
-            self.fail(f"'{key}' must be a list of non-empty strings", node, key)
-        return list(val)
-
-
 def parse_suite(doc, path: str) -> Suite:
-    c = _Checker(path)
-    doc = c.mapping(doc, TOP_KEYS, "suite")
+    c = Schema(path)
+    doc = c.mapping(doc, "suite", keys=TOP_KEYS)
     stem = Path(path).stem
     name = c.string(doc, "name") or stem
     runner = c.string(doc, "runner", required=True)
@@ -191,14 +145,14 @@ def parse_suite(doc, path: str) -> Suite:
             c.fail("'copy' must be true or false", doc, "copy")
         suite.copy = doc["copy"]
     if "timeout" in doc:
-        t = c.mapping(doc["timeout"], TIMEOUT_KEYS, "timeout", doc, "timeout")
+        t = c.mapping(doc["timeout"], "timeout", doc, "timeout", keys=TIMEOUT_KEYS)
         suite.test_timeout = c.number(t, "test", suite.test_timeout, minimum=1)
         suite.suite_timeout = c.number(t, "suite", suite.suite_timeout, minimum=1)
         suite.watchdog = c.number(t, "watchdog", None, integer=True, minimum=1)
         if suite.suite_timeout < suite.test_timeout:
             c.fail("timeout.suite must not be shorter than timeout.test", t, "suite")
     if "vm" in doc:
-        v = c.mapping(doc["vm"], VM_KEYS, "vm", doc, "vm")
+        v = c.mapping(doc["vm"], "vm", doc, "vm", keys=VM_KEYS)
         suite.cpus = c.number(v, "cpus", suite.cpus, integer=True, minimum=1)
         mem = c.string(v, "memory")
         if mem is not None:
@@ -217,7 +171,7 @@ def parse_suite(doc, path: str) -> Suite:
     return suite
 
 
-def _deny(c: _Checker, doc) -> list[DenyEntry]:
+def _deny(c: Schema, doc) -> list[DenyEntry]:
     if "deny" not in doc:
         return []
     items = doc["deny"]
@@ -225,7 +179,7 @@ def _deny(c: _Checker, doc) -> list[DenyEntry]:
         c.fail("'deny' must be a list of {name, reason, link, expires} entries", doc, "deny")
     out = []
     for item in items:
-        e = c.mapping(item, DENY_KEYS, "deny entry", doc, "deny")
+        e = c.mapping(item, "deny entry", doc, "deny", keys=DENY_KEYS)
 
         def fail(msg: str, key: str, e=e) -> NoReturn:
             c.fail(msg, e, key)
