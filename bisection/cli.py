@@ -60,15 +60,18 @@ def _runner_and_root(args):
     return Runner(verbose=args.verbose), args.results or default_root()
 
 
-def _run_spec(args, kind: str = "bisect"):
+def _run_spec(args, kind: str = "bisect", criterion=None):
+    """run(spec) -> JobOutcome for each step; with a criterion, only the stages it
+    needs run (a warning step stops after the build)."""
     from pipeline.run import run_job
     from pipeline.stages import STAGES
     runner, root = _runner_and_root(args)
     progress = Progress()
     run_id = new_run_id(kind)
+    stages = criterion.stages(STAGES) if criterion is not None else STAGES
 
     def run(spec):
-        return run_job(spec, STAGES, runner, progress, root, run_id=run_id)
+        return run_job(spec, stages, runner, progress, root, run_id=run_id)
     return run, Path(root) / run_id
 
 
@@ -97,7 +100,7 @@ def cmd_bisect(args) -> int:
                              hint=f"to bisect the patches of one revision: {name}@REV")
         for r in revs:
             _checked(replace(base, rev=r))
-    run, out = _run_spec(args)
+    run, out = _run_spec(args, criterion=crit)
     out.mkdir(parents=True, exist_ok=True)
     if rev and not args.revs:
         result, _, summary = bisect_patches(name, rev, crit, run, base, out, args.tries,
@@ -146,7 +149,7 @@ def cmd_bisect_step(args) -> int:
         if not spec.worktree:
             raise UsageError("bisect-step needs --worktree (the checkout git bisect moves)")
         _checked(spec)
-        run, _ = _run_spec(args)
+        run, _ = _run_spec(args, criterion=crit)
         v = evaluate_with_tries(lambda: judge_outcome(crit, run(spec))[0], args.tries)
     except HarnessError as e:
         print(f"bisect-step: abort: {e}", file=sys.stderr)

@@ -29,6 +29,11 @@ NEEDS = {"test": ("apply", "config", "build", "selftests-build", "boot", "test")
          "warning": ("apply", "config")}
 
 
+# The last stage whose outcome each criterion reads: a step runs no further.
+LAST_STAGE = {"test": "test", "splat": "test", "boot": "boot", "build": "selftests-build",
+              "warning": "build"}
+
+
 @dataclass
 class Criterion:
     kind: str
@@ -36,6 +41,13 @@ class Criterion:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.arg}" if self.arg else self.kind
+
+    def stages(self, stages: list) -> list:
+        """The pipeline's (name, fn) stages this criterion needs, in order: a
+        warning bisect step builds, and never boots."""
+        names = [n for n, _ in stages]
+        last = LAST_STAGE[self.kind]
+        return stages[: names.index(last) + 1] if last in names else stages
 
 
 def parse_criterion(text: str) -> Criterion:
