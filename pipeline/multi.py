@@ -8,12 +8,9 @@ from pathlib import Path
 
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
 from common.fsutil import write_json
-from common.progress import fmt_secs
-from common.stage import first_stopped
 from results import junit
 from results.compare import compare_jobs, format_comparison
-from results.report import (bad_count, reached, render_html, render_table, splat_cell,
-                            splat_notes, suite_tree)
+from results.report import render_html, splat_notes, suite_tree, text_table
 from results.store import JobSummary, find_jobs, load_job, write_text
 
 from .check import JobPlan
@@ -138,26 +135,8 @@ def _exit_code(codes: list[int]) -> int:
     return EXIT_TESTS_FAILED if all(c == EXIT_TESTS_FAILED for c in bad) else max(bad)
 
 
-def _new_warnings(j: JobSummary) -> str:
-    for s in j.stages:
-        if s.name == "build" and "new_warnings" in s.data:
-            return str(s.data["new_warnings"])
-    return "-"
-
-
 def matrix_table(jobs: list[JobSummary]) -> str:
-    rows = [["job", "reached", "pass", "fail", "skip", "flaky", "splats", "new warn", "time",
-             "note"]]
-    for j in jobs:
-        c = j.counts()
-        took = sum(s.duration for s in j.stages)
-        stop = first_stopped(j.stages)
-        note = stop.detail.splitlines()[0].replace("NOT RUN: ", "") if stop and stop.detail \
-            else ""
-        rows.append([j.job, reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
-                     str(bad_count(c)), str(c.get("skip", 0)), str(c.get("flaky", 0)),
-                     splat_cell(j), _new_warnings(j), fmt_secs(took), note[:70]])
-    return render_table(rows)
+    return text_table(jobs)
 
 
 def compare_with_base(specs: list[JobSpec], jobs: list[JobSummary]):

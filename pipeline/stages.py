@@ -104,6 +104,7 @@ def stage_build(ctx: JobContext) -> StageReport:
     data = {"key": res.key[:16], "warnings": len(res.warnings)}
     if ctx.base_warnings is not None:
         data["new_warnings"] = len(res.new_warnings)
+        data["new"] = [w.text() for w in res.new_warnings]
     new = f", {len(res.new_warnings)} new" if ctx.base_warnings is not None else ""
     return StageReport(f"{len(res.warnings)} warnings{new}", res.cached, data)
 

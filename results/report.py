@@ -7,6 +7,7 @@ from pathlib import Path
 import jinja2
 
 from common.progress import fmt_secs
+from common.stage import first_stopped
 
 from . import junit
 from .compare import worst
@@ -113,13 +114,28 @@ def splat_cell(job: JobSummary) -> str:
 
 
 def text_table(jobs: list[JobSummary]) -> str:
-    rows = [["job", "state", "reached", "pass", "fail", "skip", "flaky", "splats", "exit"]]
+    """The one table of jobs (run, matrix, merge, report): stage reached, verdict
+    counts, splats, new warnings, time, exit code, and where it stopped."""
+    rows = [["job", "reached", "pass", "fail", "skip", "flaky", "splats", "new warn", "time",
+             "exit", "note"]]
     for j in jobs:
         c = j.counts()
-        rows.append([j.job, j.state, reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
+        stop = first_stopped(j.stages)
+        note = stop.detail.splitlines()[0].replace("NOT RUN: ", "") if stop and stop.detail \
+            else ("" if j.state == "complete" else j.state)
+        rows.append([j.job, reached(j), str(c.get("pass", 0) + c.get("xfail", 0)),
                      str(bad_count(c)), str(c.get("skip", 0)), str(c.get("flaky", 0)),
-                     splat_cell(j), str(j.exit_code if j.exit_code is not None else "-")])
+                     splat_cell(j), new_warn_cell(j),
+                     fmt_secs(sum(s.duration for s in j.stages)),
+                     str(j.exit_code if j.exit_code is not None else "-"), note[:70]])
     return render_table(rows)
+
+
+def new_warn_cell(job: JobSummary) -> str:
+    """How many warnings the build added against the base tree; '-' when it was not
+    compared with one."""
+    build = next((s for s in job.stages if s.name == "build"), None)
+    return str(build.data["new_warnings"]) if build and "new_warnings" in build.data else "-"
 
 
 def _test_line(v: Verdict) -> str:
@@ -128,6 +144,12 @@ def _test_line(v: Verdict) -> str:
         return f"  FLAKY: {v.path} (runs: {runs})"
     own = " (failed on its own; its subtests passed)" if v.test and v.test.subtests else ""
     return f"  {v.status.value.upper()}: {v.path}{own}"
+
+
+def new_warnings(job: JobSummary) -> list[str]:
+    """The warnings the job's build added against the base tree (robot style)."""
+    build = next((s for s in job.stages if s.name == "build"), None)
+    return list(build.data.get("new", [])) if build is not None else []
 
 
 def text_report(jobs: list[JobSummary]) -> str:
@@ -140,6 +162,7 @@ def text_report(jobs: list[JobSummary]) -> str:
         for v in job_verdicts(j):
             if v.splat is None and (v.status.is_bad or v.status == Status.FLAKY):
                 lines.append(_test_line(v))
+        lines += [f"  >> {w}" for w in new_warnings(j)]
         for sp in j.splats:
             where = f" during {sp.test}" if sp.test else ""
             known = f" (known: {sp.known})" if sp.known else ""
@@ -165,5 +188,6 @@ def render_html(jobs: list[JobSummary], title: str, extra: str = "") -> str:
     tpl = env.get_template("report.html.j2")
     data = [{"job": j.job, "state": j.state, "exit_code": j.exit_code,
              "stages": [s.to_dict() for s in j.stages], "counts": j.counts(),
-             "rows": _rows(j), "splats": [s.to_dict() for s in j.splats]} for j in jobs]
+             "rows": _rows(j), "splats": [s.to_dict() for s in j.splats],
+             "new_warnings": new_warnings(j)} for j in jobs]
     return tpl.render(title=title, jobs=data, count_keys=COUNT_KEYS, extra=extra)

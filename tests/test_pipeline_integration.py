@@ -39,7 +39,7 @@ def test_fixture_series_end_to_end(default_tree, small_kernel, tmp_path):
     assert len(manifest["facts"]["apply"]["patches"]) == 2
     assert manifest["facts"]["vm"]["accel"] in ("kvm", "tcg")
     repro = (out.path / "reproduce.sh").read_text()
-    assert "./harness.py run --tree debian-6.12 --profile small" in repro
-    assert "kharness-fixture@v1" in repro and "make" in repro
+    assert "./harness.py run kharness-fixture@v1 --profile small --suite kharness-fixture" \
+        in repro and "make" in repro
     console = (out.path / "console.log").read_text(errors="replace")
     assert "6.12.117-kharness" in console

@@ -132,8 +132,8 @@ def test_text_report_lists_failures_and_splats(tmp_path):
     out = text_report([job])
     assert "FAIL: tp/b" in out and "SPLAT [abc]" in out
     header, rule, row = out.splitlines()[:3]
-    assert header.split()[:3] == ["job", "state", "reached"]
-    assert row.split()[:3] == ["series/v1/small-gcc", "complete", "build"]
+    assert header.split()[:3] == ["job", "reached", "pass"]
+    assert row.split()[:2] == ["series/v1/small-gcc", "build"]
 
 
 def test_summary_json_is_written_after_each_stage(tmp_path):
@@ -141,3 +141,14 @@ def test_summary_json_is_written_after_each_stage(tmp_path):
     store.record_stage(StageResult("apply", "ok"))
     data = json.loads((store.path / "summary.json").read_text())
     assert data["state"] == "running" and data["stages"][0]["name"] == "apply"
+
+
+def test_text_report_lists_the_new_warnings_robot_style(tmp_path):
+    job = make_job(tmp_path, "r", {"tp": parsed(a="pass")})
+    build = next(s for s in job.stages if s.name == "build")
+    build.data.update({"new_warnings": 1,
+                       "new": ["fs/namei.c:12:5: warning: unused variable 'x'"]})
+    out = text_report([job])
+    assert "  >> fs/namei.c:12:5: warning: unused variable 'x'" in out
+    header, rule, row = out.splitlines()[:3]
+    assert row.split()[header.split().index("new")] == "1"
