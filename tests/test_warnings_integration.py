@@ -30,7 +30,9 @@ def test_run_new_warnings_shows_new_warn_1(default_tree, small_kernel, tmp_path,
                  if s["name"] == "build")
     assert build["data"]["new_warnings"] == 1
     assert f">> {WARNING}" in (job / "build" / "warnings.txt").read_text()
-    assert "1 new" in out
+    assert f"  >> {WARNING}" in out                      # the table's report, robot style
+    header, _, row = out.splitlines()[:3]
+    assert row.split()[header.split().index("new")] == "1"
 
 
 def test_warning_bisect_without_target_finds_the_patch(default_tree, small_kernel, tmp_path):
