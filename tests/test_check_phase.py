@@ -138,3 +138,30 @@ def test_profile_allow_drop_is_read_by_name(tmp_path):
     p.write_text("base: tinyconfig\nallow_drop: [CONFIG_FOO]\n")
     prof = load_profile(str(p))
     assert prof.allow_drop == ["FOO"] and prof.path == str(p)
+
+
+def test_the_manifest_kconfig_symbols_must_be_y(tmp_path):
+    """The series manifest's kconfig: list is checked against the final .config."""
+    from types import SimpleNamespace
+
+    from common.errors import ConfigError
+    from pipeline.stages import _check_series_kconfig
+    plan = check_job(JobSpec(series="path-iterator", rev="v5.1-6.12"))
+    assert plan.revision.kconfig == ["CONFIG_BPF_LSM"]
+    ctx = SimpleNamespace(plan=plan, spec=plan.spec)
+    cfg = tmp_path / ".config"
+    cfg.write_text("CONFIG_BPF=y\n# CONFIG_BPF_LSM is not set\n")
+    with pytest.raises(ConfigError, match="CONFIG_BPF_LSM=y"):
+        _check_series_kconfig(ctx, cfg)
+    cfg.write_text("CONFIG_BPF=y\nCONFIG_BPF_LSM=y\n")
+    _check_series_kconfig(ctx, cfg)
+
+
+def test_a_robot_report_job_says_its_series_config_is_left_out():
+    from pipeline.reproduce import harness_argv
+    from repro.plan import Plan
+    from repro.run import job_spec
+    plan = Plan("path-iterator", "v5-6.12", None, None, None, "/tmp/config", ["W=1"],
+                ["fs/namei.o"], "gcc")
+    argv = harness_argv(job_spec(plan))
+    assert "--no-series-config" in argv and "--fragment" in argv

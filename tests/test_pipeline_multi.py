@@ -139,3 +139,27 @@ def test_combined_outputs_carry_parent_failures_and_splats(tmp_path):
     assert types == ["fail", "splat"]
     tap = (tmp_path / "m" / "results.tap").read_text()
     assert "not ok" in tap and "splat" in tap
+
+
+def test_a_finished_job_is_closed_before_the_next_job_builds(tmp_path):
+    """Inside a matrix, a job's outputs and final state are written as soon as its
+    tests end; the matrix's combined outputs are rewritten then too."""
+    seen = {}
+
+    def build(ctx):
+        if ctx.spec.series == "b":
+            first = next((tmp_path / "m").glob("a/v1/*/summary.json"))
+            seen["state"] = json.loads(first.read_text())["state"]
+            seen["files"] = {f.name for f in first.parent.iterdir()}
+            seen["combined"] = json.loads((tmp_path / "m" / "run.json").read_text())
+        return StageReport()
+
+    def test(ctx):
+        ctx.store.add_suite("smoke", ParsedLog("test_progs", [TestResult("x", Status.PASS)]))
+        return StageReport()
+    plans = [JobPlan(JobSpec(series=s, rev="v1")) for s in ("a", "b")]
+    run_matrix(plans, tmp_path, "m", FakeRunner(), Progress(stream=io.StringIO()),
+               stages=[("build", build), ("test", test)])
+    assert seen["state"] == "complete"
+    assert {"junit.xml", "results.tap", "report.html", "reproduce.sh"} <= seen["files"]
+    assert [j["job"].split("/")[0] for j in seen["combined"]["jobs"]] == ["a"]
