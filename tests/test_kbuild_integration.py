@@ -48,7 +48,7 @@ def test_fixture_v3_new_warning_is_kept_by_the_record(default_tree, runner, tmp_
                                          config_family="small", jobs=2, base_warnings=base,
                                          results_dir=out / "build"), runner)
     base = build(default_tree, tmp_path / "base")
-    want = "kernel/time/timeconv.c:54:13: warning: unused variable 'kharness_unused'"
+    want = "kernel/time/timeconv.c:54:13: warning: unused variable ‘kharness_unused’"  # gcc's quotes
     assert not any(w.text().startswith(want) for w in base.warnings)
     p3 = apply_series(ApplyRequest("kharness-fixture", "v3", upto=3), runner)
     step3 = build(Path(p3.worktree), tmp_path / "p3", base=tmp_path / "base")
