@@ -40,7 +40,12 @@ def build_log(outcome) -> list[str]:
 
 
 def judge_build(rep: RobotReport, outcome) -> Verdict:
+    """The report's diagnostics against the build's: what this build printed, plus
+    the tree's full warning record (objects this build did not recompile)."""
     seen = parse_diagnostics(build_log(outcome))
+    if outcome.build is not None:
+        keys = {d.key() for d in seen}
+        seen += [w for w in outcome.build.warnings if w.key() not in keys]
     wt = str(outcome.worktree) if outcome.worktree else None
     return match_diagnostics(rep.diagnostics, seen, src_root=wt)
 
