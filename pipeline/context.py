@@ -48,6 +48,11 @@ class JobContext:
     selftests: "SelftestsResult | None" = None
     kselftest: "KselftestResult | None" = None
     base_warnings: list | None = None   # the base tree's build warnings (--new-warnings)
+    # the requests the stages made, for reproduce.sh --by-hand
+    build_request: object | None = None
+    selftests_request: object | None = None
+    kselftest_request: object | None = None
+    vm_request: object | None = None
     facts: dict = field(default_factory=dict)
 
     @property

@@ -157,13 +157,28 @@ def _use_splat_list(store: JobStore, tree: str, progress) -> None:
         progress.info(w)
 
 
+def byhand_inputs(ctx: JobContext):
+    """What reproduce.sh --by-hand is made from: the typed results and requests of
+    the stages that ran."""
+    from .byhand import ByHandInputs
+    spec = ctx.spec
+    return ByHandInputs(
+        label=spec.label(), apply=ctx.apply,
+        checkout=Path(spec.worktree).resolve() if spec.worktree else None,
+        checkout_head=ctx.facts.get("apply", {}).get("head"),
+        config=ctx.config, build=ctx.build_request,
+        selftests=ctx.selftests_request, kselftest=ctx.kselftest_request,
+        vm=ctx.vm_request, accel=ctx.facts.get("vm", {}).get("accel", spec.accel),
+        suites=ctx.suites)
+
+
 def close_job(ctx: JobContext, code: int, complete: bool, argv=None) -> JobOutcome:
     """Manifest facts, reproduce.sh, final summary and the output files. Runs in
     `finally`, so a killed job still leaves a readable, 'incomplete' result."""
     store = ctx.store
     store.update_manifest(ended=now_iso(), facts=dict(ctx.facts), exit_code=code,
                           versions=tool_versions(ctx.runner))
-    write_reproducer(store, ctx.spec, argv)
+    write_reproducer(store, ctx.spec, argv, byhand_inputs(ctx))
     store.finish(code, complete=complete)
     _write_outputs(store)
     return JobOutcome(ctx.spec, code, store.summary(), store.path, ctx.apply, ctx.build,

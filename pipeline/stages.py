@@ -97,7 +97,7 @@ def stage_build(ctx: JobContext) -> StageReport:
     if ctx.spec.new_warnings and ctx.base_warnings is None:
         ctx.base_warnings = base_tree_warnings(ctx)
     res = _build(ctx, ctx.worktree, ctx.config.config, ctx.store.path / "build",
-                 ctx.base_warnings)
+                 ctx.base_warnings, keep=True)
     ctx.build = res
     ctx.facts["build"] = {"key": res.key, "cached": res.cached, "family": res.family,
                           "artifacts": str(res.artifacts_dir)}
@@ -109,7 +109,8 @@ def stage_build(ctx: JobContext) -> StageReport:
     return StageReport(f"{len(res.warnings)} warnings{new}", res.cached, data)
 
 
-def _build(ctx: JobContext, tree: Path, config: Path, results: Path, base_warnings):
+def _build(ctx: JobContext, tree: Path, config: Path, results: Path, base_warnings,
+           keep: bool = False):
     from kbuild import BuildRequest, build_kernel
     spec, make = ctx.spec, ctx.plan.make
     req = BuildRequest(tree=tree, config=config, results_dir=results, tree_name=spec.tree,
@@ -117,6 +118,8 @@ def _build(ctx: JobContext, tree: Path, config: Path, results: Path, base_warnin
                        w1=make.w1, sparse=make.sparse, make_flags=list(make.flags),
                        targets=list(spec.targets), use_cache=not spec.rebuild,
                        base_warnings=base_warnings)
+    if keep:
+        ctx.build_request = req
     return build_kernel(req, ctx.runner, CounterOnly(ctx.progress))
 
 
@@ -150,11 +153,12 @@ def stage_selftests_build(ctx: JobContext) -> StageReport:
     targets = sorted({s.runner for s in ctx.suites if s.runner.startswith("test_progs")})
     if not targets:
         return StageReport("; ".join(details) or "no suite needs selftests built")
-    res = build_selftests(SelftestsRequest(tree=ctx.worktree, kernel_key=ctx.build.key,
-                                           family=ctx.build.family, targets=targets,
-                                           results_dir=ctx.store.path / "selftests",
-                                           use_cache=not ctx.spec.rebuild),
-                          ctx.runner, CounterOnly(ctx.progress))
+    req = SelftestsRequest(tree=ctx.worktree, kernel_key=ctx.build.key,
+                           family=ctx.build.family, targets=targets,
+                           results_dir=ctx.store.path / "selftests",
+                           use_cache=not ctx.spec.rebuild)
+    ctx.selftests_request = req
+    res = build_selftests(req, ctx.runner, CounterOnly(ctx.progress))
     ctx.selftests = res
     ctx.facts["selftests"] = {"key": res.key, "cached": res.cached,
                               "artifacts": str(res.artifacts_dir)}
@@ -168,8 +172,10 @@ def _build_kselftests(ctx: JobContext) -> list[str]:
     targets = sorted({t for s in ctx.suites for t in s.kselftest_targets})
     if not targets:
         return []
-    res = build_kselftest(KselftestRequest(tree=ctx.worktree, targets=targets,
-                                           out_dir=ctx.store.path / "kselftest"), ctx.runner)
+    req = KselftestRequest(tree=ctx.worktree, targets=targets,
+                           out_dir=ctx.store.path / "kselftest")
+    ctx.kselftest_request = req
+    res = build_kselftest(req, ctx.runner)
     ctx.kselftest = res
     ctx.facts["kselftest"] = {"targets": targets, "install": str(res.install_dir)}
     return [f"kselftest {' '.join(targets)} in {res.duration:.0f}s"]
@@ -204,7 +210,8 @@ def _mem_bytes(text: str) -> int:
 def stage_boot(ctx: JobContext) -> StageReport:
     from vm.boot import start_vm
     _need_kernel_image(ctx)
-    ctx.vm = ctx.stack.enter_context(start_vm(vm_request(ctx), ctx.runner))
+    ctx.vm_request = vm_request(ctx)
+    ctx.vm = ctx.stack.enter_context(start_vm(ctx.vm_request, ctx.runner))
     accel = ctx.vm.probe.accel
     ctx.facts["vm"] = {"accel": accel, "probe": getattr(ctx.vm.probe, "reason", None)}
     return StageReport(f"accel {accel}")

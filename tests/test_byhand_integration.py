@@ -14,19 +14,12 @@ import pytest
 
 from common.progress import Progress
 from common.proc import Runner
-from configs import ConfigResult
-from kbuild import BuildRequest
-from patches.apply import ApplyResult
 from patches.treeimport import tree_repo
-from pipeline.byhand import ByHandInputs
 from pipeline.job import JobSpec
-from pipeline.reproduce import write_reproducer
 from pipeline.run import run_job
 from pipeline.stages import STAGES
 from results.ktap import parse_ktap
-from results.store import JobStore, load_job
-from selftests.suite import load_suite
-from vm.boot import VMRequest
+from results.store import load_job
 from vm.vng import group_alive
 
 pytestmark = pytest.mark.integration
@@ -38,23 +31,6 @@ BYHAND_TIMEOUT = 3600        # a cold small kernel build, a TCG boot and the sui
 def verdicts(log: Path) -> dict[str, str]:
     parsed = parse_ktap(log.read_text(errors="replace").splitlines())
     return {path: t.status.value for path, t in parsed.flat()}
-
-
-def inputs_from(job: Path, spec: JobSpec) -> ByHandInputs:
-    """The by-hand inputs of a finished job, from what it recorded (until
-    close_job passes its own typed results to write_reproducer)."""
-    import json
-    apply = ApplyResult.from_dict(json.loads((job / "apply.json").read_text()))
-    cfg = job / "config" / "config"
-    config = ConfigResult(cfg, cfg, cfg, cfg, "", [], {}, [], [], 0.0)
-    build = BuildRequest(tree=apply.worktree, config=cfg, toolchain=spec.toolchain,
-                         make_flags=list(spec.make_flags), targets=list(spec.targets))
-    suite = load_suite(SUITE)
-    manifest = json.loads((job / "manifest.json").read_text())
-    vm = VMRequest(kernel=job / "unused", rwdir=job / "guest", console_log=job / "c.log",
-                   cpus=suite.cpus, memory=suite.memory, append=list(suite.cmdline))
-    return ByHandInputs(spec.label(), apply=apply, config=config, build=build, vm=vm,
-                        accel=manifest["facts"]["vm"]["accel"], suites=[suite])
 
 
 def run_byhand(script: Path, work: Path, log: Path) -> int:
@@ -91,8 +67,7 @@ def test_by_hand_gets_the_harness_verdicts(default_tree, tmp_path):
     harness = verdicts(raw[0])
     assert harness["release_ok"] == "fail" and harness["proc_version"] == "pass"
 
-    store = JobStore(out.path, "byhand")
-    script = write_reproducer(store, spec, None, inputs_from(out.path, spec))
+    script = out.path / "reproduce.sh"          # the job's own, as a user finds it
     work, log = tmp_path / "byhand", tmp_path / "byhand.log"
     try:
         rc = run_byhand(script, work, log)
