@@ -1,6 +1,6 @@
 """Measurement 5: the wall time of a within-series bisect of path-iterator@v5-6.12
 (5 patches; criterion: the W=1 kernel-doc warning on __path_walk_parent that v5's
-patch 1 brings, see patches/path-iterator/PORTING.md), against
+patch 1 brings, see patches/series/path-iterator/PORTING.md), against
 (ceil(log2 5) + 1) x the wall time of one incremental step measured after it.
 
 Each step builds `fs/namei.o` only (`--target`), the object whose warning is the

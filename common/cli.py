@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import EXIT_INFRA, HarnessError
-from .fsutil import REPO_ROOT
+from .fsutil import results_root
 
 
 def _interrupt(signum, _frame):
@@ -30,7 +30,7 @@ def install_signal_handlers() -> None:
 
 def crash_dir() -> Path:
     """Where a harness bug's traceback is kept: <results root>/crashes/."""
-    return Path(os.environ.get("HARNESS_RESULTS", REPO_ROOT / "results")) / "crashes"
+    return results_root() / "crashes"
 
 
 def keep_crash(prog: str) -> Path | None:

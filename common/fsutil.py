@@ -20,6 +20,12 @@ def cache_dir() -> Path:
     return Path(base) / "kharness"
 
 
+def results_root() -> Path:
+    """Where runs write their results: results/runs/ (results/ itself holds the
+    results code). HARNESS_RESULTS overrides."""
+    return Path(os.environ.get("HARNESS_RESULTS", REPO_ROOT / "results" / "runs"))
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write via a temp file in the same dir plus rename, so readers never see half a file."""
     path = Path(path)

@@ -22,7 +22,7 @@ Stage entry points (typed request in, typed result out; errors from common.error
     source.load_patches(series, rev) -> list[PatchItem];  source.revision_status(...)
 
     fetch.fetch(FetchRequest(series, rev, mbox=None), runner) -> FetchResult
-        b4 am by message-id into patches/<series>/<rev>/<rev>.mbx with SHA256SUMS and
+        b4 am by message-id into patches/series/<series>/<rev>/<rev>.mbx with SHA256SUMS and
         fetch.json; offline: OfflineError "cannot reach lore.kernel.org; put the mbox at P"
         within the 3 s probe. With mbox=PATH it stores a local mbox instead.
 

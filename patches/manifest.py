@@ -1,4 +1,4 @@
-"""Series manifests (patches/<series>/series.yaml): load, check against the schema,
+"""Series manifests (patches/series/<series>/series.yaml): load, check against the schema,
 and find. Every error names the file and the line."""
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ MANIFEST = "series.yaml"
 
 
 def series_roots() -> list[Path]:
-    """Where series dirs live: the repo's patches/ and the cache (generated ones)."""
-    return [REPO_ROOT / "patches", cache_dir() / "series"]
+    """Where series dirs live: the repo's patches/series/ and the cache (generated ones)."""
+    return [REPO_ROOT / "patches" / "series", cache_dir() / "series"]
 
 
 def load_series(path: Path) -> Series:

@@ -24,7 +24,7 @@ def mbox_path(series: Series, rev: Revision) -> Path:
 
 
 def find_source(series: Series, rev: Revision) -> Source | None:
-    """The declared source, or what patches/<series>/<label>/ holds: a quilt `series`
+    """The declared source, or what patches/series/<series>/<label>/ holds: a quilt `series`
     file, one mbox, or .patch files. None when there is nothing yet."""
     if rev.source is not None:
         return rev.source if rev.source.path.exists() else None

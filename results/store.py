@@ -25,13 +25,12 @@ Every write is atomic (temp file + rename). Until finish() runs, summary.json sa
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import InputError
-from common.fsutil import REPO_ROOT, atomic_write, read_json, write_json
+from common.fsutil import atomic_write, read_json, results_root, write_json
 from common.stage import RUNNING, SKIPPED, STAGES, StageResult
 
 from .model import ParsedLog, Splat, TestResult
@@ -41,7 +40,7 @@ SAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("HARNESS_RESULTS", REPO_ROOT / "results"))
+    return results_root()
 
 
 def new_run_id(label: str = "") -> str:

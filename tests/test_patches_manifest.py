@@ -202,5 +202,5 @@ def test_cli_apply_bad_spec_is_usage_error(cache, capsys):
 
 def test_manifests_live_where_the_docs_say():
     for name in REAL:
-        assert (REPO_ROOT / "patches" / name / "series.yaml").is_file()
+        assert (REPO_ROOT / "patches" / "series" / name / "series.yaml").is_file()
     assert textwrap.dedent(GOOD).startswith("name: demo")
