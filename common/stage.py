@@ -60,3 +60,20 @@ def first_stopped(stages) -> StageResult | None:
     """The stage a job stopped at (failed or not run), or None: the one answer to
     "where did this job stop" for the run, the tables and the bisect."""
     return next((s for s in stages if s.stopped), None)
+
+
+def reached(stages, state: str = "complete") -> str:
+    """The stage a job reached, as every table and comparison prints it: the last
+    stage that ended ok, the stage that failed ("build FAILED"), "NOT RUN", or
+    where an unfinished job stopped."""
+    last = "-"
+    for s in stages:
+        if s.status == StageStatus.FAILED:
+            return f"{s.name} FAILED"
+        if s.status == StageStatus.NOT_RUN:
+            return "NOT RUN"
+        if s.status == StageStatus.RUNNING:
+            return f"{last}; stopped in {s.name} ({state})"
+        if s.ok:
+            last = s.name
+    return last if state in ("complete", "running") else f"{last} ({state})"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from common.stage import reached
+
 from .model import Splat, Status, TestResult
 from .store import JobSummary
 from .verdicts import job_verdicts
@@ -81,16 +83,8 @@ def reached_tests(job: JobSummary) -> bool:
 
 
 def reached_text(job: JobSummary) -> str:
-    """The stage a job reached, as the tables print it."""
-    last = "nothing"
-    for s in job.stages:
-        if s.status in TESTED:
-            last = s.name
-        elif s.status == "running":
-            return f"{last}; stopped in {s.name} ({job.state})"
-        elif s.status != "skipped":
-            return f"{s.name} {s.status.upper()}"
-    return last if job.state == "complete" else f"{last} ({job.state})"
+    """The stage a job reached, as the tables print it (common.stage.reached)."""
+    return reached(job.stages, job.state)
 
 
 def _classify(path: str, a: Status | None, b: Status | None, cmp: Comparison) -> None:

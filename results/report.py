@@ -8,6 +8,7 @@ import jinja2
 
 from common.progress import fmt_secs
 from common.stage import first_stopped
+from common.stage import reached as stage_reached
 
 from . import junit
 from .compare import worst
@@ -83,16 +84,8 @@ def stage_line(job: JobSummary) -> str:
 
 
 def reached(job: JobSummary) -> str:
-    """The last stage that succeeded, or the one that failed, or NOT RUN."""
-    last = "-"
-    for s in job.stages:
-        if s.status == "failed":
-            return f"{s.name} FAILED"
-        if s.status == "not-run":
-            return "NOT RUN"
-        if s.ok:
-            last = s.name
-    return last
+    """The stage the job reached (common.stage.reached)."""
+    return stage_reached(job.stages, job.state)
 
 
 def bad_count(counts: dict[str, int]) -> int:
