@@ -27,6 +27,7 @@ class ConfigRequest:
     base: str | None = None          # base make target when there is no profile
     arch: str = "x86_64"
     llvm: str | None = None          # None (gcc), "1", or "-19"
+    cross: list[str] = field(default_factory=list)   # a cross gcc's CROSS_COMPILE=, CC=
     allow_drop: list[str] = field(default_factory=list)
     params: dict = field(default_factory=dict)           # template parameters
     nice: bool = True
@@ -56,7 +57,7 @@ def make_argv(req: ConfigRequest, *targets: str) -> list[str]:
                                           f"ARCH={req.arch}"]
     if req.llvm:
         argv.append(f"LLVM={req.llvm}")
-    return argv + list(targets)
+    return argv + list(req.cross) + list(targets)
 
 
 def _params(req: ConfigRequest, profile_params: dict) -> dict:

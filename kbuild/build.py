@@ -23,7 +23,10 @@ SELFTESTS_DIR = "tools/testing/selftests"
 FIXED_ENV = {"KBUILD_BUILD_TIMESTAMP": "2025-01-01", "KBUILD_BUILD_USER": "kharness",
              "KBUILD_BUILD_HOST": "kharness", "KBUILD_BUILD_VERSION": "1"}
 ARCH_IMAGE = {"x86_64": "arch/x86/boot/bzImage", "x86": "arch/x86/boot/bzImage",
-              "i386": "arch/x86/boot/bzImage", "arm64": "arch/arm64/boot/Image"}
+              "i386": "arch/x86/boot/bzImage", "arm64": "arch/arm64/boot/Image",
+              "arm": "arch/arm/boot/zImage", "riscv": "arch/riscv/boot/Image",
+              "s390": "arch/s390/boot/bzImage", "loongarch": "arch/loongarch/boot/vmlinuz.efi"}
+BOOTABLE = ("x86_64", "x86")     # the VM stage boots these (qemu-system-x86)
 
 
 @dataclass
@@ -89,6 +92,7 @@ def make_argv(req: BuildRequest, tc: Toolchain, obj: Path, flags: list[str],
     argv = (NICE if req.nice else []) + ["make", "-C", str(req.tree), f"O={obj}",
                                           f"-j{jobs}"] + flags
     if req.ccache:
+        argv = [a for a in argv if not a.startswith("CC=")]    # a cross gcc's CC=
         argv.append(f"CC=ccache {tc.cc}")
     return argv + targets
 
@@ -151,9 +155,10 @@ def build_kernel(req: BuildRequest, runner, progress=None) -> BuildResult:
     t0 = time.monotonic()
     req.tree = Path(req.tree).resolve()
     config_text = _check_tree_and_config(req)
-    tc = toolchain(req.toolchain)
+    tc = toolchain(req.toolchain, req.arch)
     key = compute_key(req, runner, tc, config_text)
-    fam = Family(family_name(req.tree_name or req.tree.name, req.config_family, tc.name))
+    fam = Family(family_name(req.tree_name or req.tree.name, req.config_family,
+                             tc.name if req.arch == "x86_64" else f"{tc.name}-{req.arch}"))
     hit = cache.lookup(key) if req.use_cache else None
     if hit is not None:
         res = _result(req, fam, key, hit, cached=True, t0=t0)
@@ -246,8 +251,10 @@ def sync_sources(runner, tree: Path, fam: Family, progress=None) -> None:
 
 def _artifact_files(req: BuildRequest, obj: Path, log: Path, wjson: Path) -> dict[str, Path]:
     files = {"build.log": log, "warnings.json": wjson, ".config": obj / ".config"}
-    image = obj / ARCH_IMAGE.get(req.arch, "arch/x86/boot/bzImage")
-    for name, p in (("bzImage", image), ("vmlinux", obj / "vmlinux"),
+    image = obj / ARCH_IMAGE.get(req.arch, "vmlinux")
+    # the image the VM stage boots is `bzImage`; another arch's is kept as `Image`
+    boot = "bzImage" if req.arch in BOOTABLE else "Image"
+    for name, p in ((boot, image), ("vmlinux", obj / "vmlinux"),
                     ("System.map", obj / "System.map")):
         if p.is_file() and not req.targets:
             files[name] = p

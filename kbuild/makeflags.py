@@ -7,7 +7,8 @@ act on are interpreted here, never dropped:
     C=1, C=2  sparse: the build needs the sparse tool
     LLVM=...  must agree with the job's toolchain (LLVM=1 is --toolchain llvm,
               LLVM=-19 is --toolchain llvm-19); it comes from the toolchain
-    ARCH=...  must be the job's arch (the harness sets ARCH)
+    ARCH=...  must be the job's arch (--arch; the harness sets ARCH, and for a
+              cross gcc CROSS_COMPILE and CC)
 Flags that would take the build away from the harness (O=, -j, CC=, targets
 without '=') are refused with the reason.
 """
@@ -21,7 +22,7 @@ from common.errors import UsageError
 FLAG_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 OWNED = {"O": "the harness chooses the build dir", "CC": "choose --toolchain instead",
          "LD": "choose --toolchain instead", "HOSTCC": "choose --toolchain instead",
-         "CROSS_COMPILE": "cross builds come with the arch support, not a make flag"}
+         "CROSS_COMPILE": "choose --arch instead (it picks Debian's cross compiler)"}
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,13 @@ def _refused(var: str, val: str, llvm: str | None, arch: str) -> str | None:
         want = {None: "gcc", "1": "llvm"}.get(llvm, f"llvm{llvm}")
         return (f"the job's toolchain is {want}; choose --toolchain "
                 f"{'llvm' if val == '1' else 'llvm' + val} instead")
-    if var == "ARCH" and val not in (arch, "x86" if arch == "x86_64" else arch):
-        return f"the job builds ARCH={arch}"
+    if var == "ARCH" and val != arch and not _same_arch(val, arch):
+        return f"the job builds ARCH={arch}; choose --arch {val} instead"
     if var == "C" and val not in ("1", "2"):
         return "C= takes 1 or 2 (sparse)"
     return None
+
+
+def _same_arch(val: str, arch: str) -> bool:
+    """ARCH=x86 on an x86_64 job (the kernel's own alias) is the same build."""
+    return arch == "x86_64" and val == "x86"

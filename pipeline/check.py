@@ -16,12 +16,11 @@ from typing import Callable
 
 from common.errors import HarnessError, NotRun, UsageError
 from kbuild.makeflags import MakeFlags, parse_make_flags
-from kbuild.toolchain import Toolchain, package_for, toolchain
+from kbuild.toolchain import Toolchain, ensure_compiler, toolchain
 
 from .job import JobSpec
 
 DEFAULT_SUITE = "smoke"
-ARCH = "x86_64"
 
 
 class CheckFailed(UsageError):
@@ -47,7 +46,7 @@ class JobPlan:
 
     @property
     def arch(self) -> str:
-        return ARCH
+        return self.spec.arch
 
     @property
     def fragments(self) -> list[str]:
@@ -83,8 +82,8 @@ def check_job(spec: JobSpec) -> JobPlan:
     errs.run(_worktree, spec)
     profile = errs.run(_profile, spec.profile)
     errs.run(_fragments, spec.fragments)
-    tc = errs.run(_toolchain, spec.toolchain)
-    make = errs.run(parse_make_flags, spec.make_flags, tc.llvm if tc else None, ARCH,
+    tc = errs.run(_toolchain, spec.toolchain, spec.arch)
+    make = errs.run(parse_make_flags, spec.make_flags, tc.llvm if tc else None, spec.arch,
                     default=MakeFlags())
     errs.run(_targets, spec)
     errs.run(_upto, spec, series, revision)
@@ -180,11 +179,12 @@ def _fragments(names: list[str]) -> None:
         raise UsageError("; ".join(errors))
 
 
-def _toolchain(name: str) -> Toolchain:
-    tc = toolchain(name)
-    if shutil.which(tc.cc) is None:
-        raise UsageError(f"toolchain {name}: {tc.cc} is not installed",
-                         hint=f"apt-get install {package_for(tc.cc)}")
+def _toolchain(name: str, arch: str) -> Toolchain:
+    """The toolchain for the arch (an arch nothing here builds is refused with the
+    reason), its compiler installed: when root with apt a missing cross compiler is
+    installed here (the command is printed), else the error names the package."""
+    tc = toolchain(name, arch)
+    ensure_compiler(tc, which=shutil.which)
     return tc
 
 

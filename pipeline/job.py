@@ -18,6 +18,7 @@ from patches.manifest import parse_spec as split_series
 DEFAULT_TREE = "debian-6.12"
 DEFAULT_PROFILE = "bpf"
 DEFAULT_TOOLCHAIN = "gcc"
+DEFAULT_ARCH = "x86_64"
 
 
 @dataclass
@@ -28,6 +29,7 @@ class JobSpec:
     profile: str = DEFAULT_PROFILE
     fragments: list[str] = field(default_factory=list)
     toolchain: str = DEFAULT_TOOLCHAIN
+    arch: str = DEFAULT_ARCH         # the kernel's ARCH=
     suites: list[str] = field(default_factory=list)  # empty: the series' suites + smoke
     accel: str | None = None         # kvm, tcg, or None for the probe's choice
     upto: int | None = None          # apply only the first K patches
@@ -55,7 +57,10 @@ class JobSpec:
         what = "base" if self.base_only else f"{self.series}@{self.rev or 'latest'}"
         if self.upto is not None:
             what += f"~{self.upto}"
-        return f"{what}:{self.profile}:{self.toolchain}:{self.suite_label()}"
+        return f"{what}:{self.profile}:{self.toolchain}{self._arch_part()}:{self.suite_label()}"
+
+    def _arch_part(self) -> str:
+        return "" if self.arch == DEFAULT_ARCH else f"-{self.arch}"
 
     def suite_label(self) -> str:
         return "+".join(self.suites) if self.suites else "default"
@@ -64,7 +69,8 @@ class JobSpec:
         head = ["base", self.tree] if self.base_only else [self.series, self.rev or "latest"]
         if self.upto is not None:
             head[-1] += f"-upto{self.upto}"
-        return head + [f"{self.profile}-{self.toolchain}-{self.suite_label()}"]
+        return head + [f"{self.profile}-{self.toolchain}{self._arch_part()}-"
+                       f"{self.suite_label()}"]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,6 +105,11 @@ OPTIONS: tuple[Option, ...] = (
            metavar="FRAG"),
     Option("toolchain", "--toolchain", "toolchain", STR,
            f"gcc, llvm (LLVM=1) or llvm-NN (LLVM=-NN) (default {DEFAULT_TOOLCHAIN})"),
+    Option("arch", "--arch", "arch", STR,
+           f"the kernel ARCH to build (default {DEFAULT_ARCH}): gcc uses Debian's cross "
+           "gcc-12-<triplet> (arm64, arm, riscv, powerpc, s390, mips, m68k, sparc, sh, "
+           "alpha, parisc, arc), clang LLVM=1 (arm, arm64, riscv, powerpc, s390, mips, "
+           "loongarch, hexagon)"),
     Option("suites", "--suite", "suites", LIST,
            "suite name or file (repeatable; default: the series' suites + smoke)",
            metavar="SUITE"),

@@ -67,10 +67,13 @@ def stage_config(ctx: JobContext) -> StageReport:
 def _make_config(ctx: JobContext, tree: Path, fragments: list[str], results: Path):
     from configs import ConfigRequest, make_config
     spec = ctx.spec
-    scratch = cache_dir() / "kconfig" / spec.tree / f"{spec.profile}-{spec.toolchain}"
+    arch = ctx.plan.arch
+    scratch = cache_dir() / "kconfig" / spec.tree / (
+        f"{spec.profile}-{spec.toolchain}" + ("" if arch == "x86_64" else f"-{arch}"))
     return make_config(ConfigRequest(tree=tree, build_dir=scratch, results_dir=results,
-                                     profile=spec.profile, fragments=fragments,
+                                     profile=spec.profile, fragments=fragments, arch=arch,
                                      llvm=ctx.plan.toolchain.llvm,
+                                     cross=ctx.plan.toolchain.cross_vars(),
                                      allow_drop=spec.allow_drop), ctx.runner)
 
 
@@ -114,7 +117,7 @@ def _build(ctx: JobContext, tree: Path, config: Path, results: Path, base_warnin
     from kbuild import BuildRequest, build_kernel
     spec, make = ctx.spec, ctx.plan.make
     req = BuildRequest(tree=tree, config=config, results_dir=results, tree_name=spec.tree,
-                       config_family=spec.profile, toolchain=spec.toolchain,
+                       config_family=spec.profile, toolchain=spec.toolchain, arch=ctx.plan.arch,
                        w1=make.w1, sparse=make.sparse, make_flags=list(make.flags),
                        targets=list(spec.targets), use_cache=not spec.rebuild,
                        base_warnings=base_warnings)

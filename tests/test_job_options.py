@@ -19,6 +19,7 @@ NON_DEFAULT = {
     "profile": dict(profile="small"),
     "fragments": dict(fragments=["kasan", "lockdep"]),
     "toolchain": dict(toolchain="llvm-19"),
+    "arch": dict(arch="arm64"),
     "suites": dict(suites=["smoke", "landlock"]),
     "accel": dict(accel="tcg"),
     "upto": dict(upto=2),
