@@ -13,6 +13,10 @@ from pathlib import Path
 ENTRY_KW = ("config", "menuconfig")
 TYPES = ("bool", "tristate", "string", "int", "hex", "def_bool", "def_tristate")
 SOURCE_KW = ("source", "osource", "rsource", "orsource")
+# A `$(...)` in a symbol's type, default or depends line asks the toolchain
+# ($(cc-option,...), $(success,...), $(CC_VERSION_TEXT), $(shell,...)); these name
+# the arch or the tree instead.
+NOT_TOOLCHAIN_MACROS = ("$(SRCARCH)", "$(ARCH)", "$(HEADER_ARCH)", "$(srctree)")
 
 SRCARCH = {"x86_64": "x86", "i386": "x86", "x86": "x86", "aarch64": "arm64",
            "arm64": "arm64", "riscv64": "riscv", "riscv": "riscv", "s390x": "s390",
@@ -76,6 +80,16 @@ def _strip_comment(line: str) -> str:
     return line
 
 
+def _asks_toolchain(word: str, rest: str) -> bool:
+    """A type/default/depends line whose value comes from a Kconfig macro that runs
+    the toolchain."""
+    if word not in TYPES + ("default", "depends") or "$(" not in rest:
+        return False
+    for m in NOT_TOOLCHAIN_MACROS:
+        rest = rest.replace(m, "")
+    return "$(" in rest
+
+
 def _indent(line: str) -> int:
     return len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
 
@@ -96,6 +110,7 @@ class KconfigTree:
         self.srcarch = SRCARCH.get(arch, arch)
         self.defs: dict[str, list[Definition]] = {}
         self.selectors: dict[str, list[Selector]] = {}
+        self.toolchain_defined: set[str] = set()   # values that come from $(...) macros
         self.files: list[str] = []
         self._seen: set[Path] = set()
         top = self.tree / "Kconfig"
@@ -149,6 +164,8 @@ class KconfigTree:
                 continue
             parts = line.split(None, 1)
             word, rest = parts[0], (parts[1].strip() if len(parts) > 1 else "")
+            if cur is not None and _asks_toolchain(word, rest):
+                self.toolchain_defined.add(cur.symbol)
             if word in ENTRY_KW:
                 cur = self._new_def(rest, rel, lineno, stack)
                 block_for_deps = None

@@ -14,6 +14,8 @@ FRAGMENTS_DIR = CONFIGS_DIR / "fragments"
 PROFILES_DIR = CONFIGS_DIR / "profiles"
 
 BASE_TARGETS = ("tinyconfig", "defconfig", "allnoconfig", "kvm_guest.config")
+# `base: whole`: no base target; the fragments (a robot's .config) are the whole config
+WHOLE = "whole"
 PROFILE_KEYS = {"description", "base", "fragments", "params", "allow_drop"}
 
 # Fragments read from the kernel tree at run time (they change with the tree).
@@ -61,8 +63,9 @@ def load_profile(name: str) -> Profile:
             raise InputError(f"unknown key '{key}'", path=sp, line=line_of(data, key),
                              hint=f"known keys: {', '.join(sorted(PROFILE_KEYS))}")
     base = data.get("base")
-    if base not in BASE_TARGETS:
-        raise InputError(f"base must be one of {', '.join(BASE_TARGETS)}, not {base!r}",
+    if base not in BASE_TARGETS + (WHOLE,):
+        raise InputError(f"base must be one of {', '.join(BASE_TARGETS + (WHOLE,))}, "
+                         f"not {base!r}",
                          path=sp, line=line_of(data, "base"))
     frags = data.get("fragments", [])
     if not isinstance(frags, list) or not all(isinstance(f, str) for f in frags):
@@ -104,7 +107,7 @@ def resolve_fragment(name: str, tree: Path, params: dict) -> list[Fragment]:
             raise InputError(f"no such file in the tree: {name[5:]}", path=str(path))
         return [load_fragment(path, params, name=name)]
     direct = Path(name)
-    if direct.suffix in (".config", ".j2") and direct.is_file():
+    if (direct.suffix in (".config", ".j2") or direct.is_absolute()) and direct.is_file():
         return [load_fragment(direct, params, name=name)]
     for cand in (FRAGMENTS_DIR / f"{name}.config", FRAGMENTS_DIR / f"{name}.config.j2"):
         if cand.is_file():
@@ -119,7 +122,7 @@ def check_fragment(name: str, where: str | None = None) -> None:
     if name in TREE_FRAGMENTS or name.startswith("tree:"):
         return
     direct = Path(name)
-    if direct.suffix in (".config", ".j2"):
+    if direct.suffix in (".config", ".j2") or direct.is_absolute():
         if direct.is_file():
             return
         raise InputError(f"fragment file '{name}' does not exist", path=where)

@@ -11,8 +11,9 @@ from common.fsutil import atomic_write, write_json
 from .fragment import Fragment, Setting
 from .kconfig import KconfigTree
 from .merge import Conflict, apply_settings, merge_fragments, read_dotconfig_file
-from .profiles import BASE_TARGETS, load_profile, resolve_fragment
-from .verify import OK, SymbolCheck, compare, explain, report_text
+from .merge import config_line
+from .profiles import BASE_TARGETS, WHOLE, load_profile, resolve_fragment
+from .verify import OK, SymbolCheck, compare, explain, report_text, whole_config_checks
 
 NICE = ["nice", "-n", "10"]
 
@@ -79,10 +80,13 @@ def _load(req: ConfigRequest) -> tuple[str, list[Fragment], list[str]]:
         base = base or prof.base
     if not base:
         raise InputError("no base target: give a profile or a base (tinyconfig, defconfig)")
-    if base not in BASE_TARGETS:
+    if base not in BASE_TARGETS + (WHOLE,):
         raise InputError(f"unknown base target '{base}'",
-                         hint=f"one of {', '.join(BASE_TARGETS)}")
+                         hint=f"one of {', '.join(BASE_TARGETS + (WHOLE,))}")
     names += req.fragments
+    if base == WHOLE and not names:
+        raise InputError("profile 'whole' takes the whole .config as a fragment",
+                         hint="--profile whole --fragment /path/to/config")
     params = _params(req, pparams)
     frags = [f for n in names for f in resolve_fragment(n, req.tree, params)]
     return base, frags, drops
@@ -107,14 +111,21 @@ def make_config(req: ConfigRequest, runner) -> ConfigResult:
     base, frags, profile_drops = _load(req)
     requested, conflicts = merge_fragments(frags)
     req.build_dir.mkdir(parents=True, exist_ok=True)
-    runner.run(make_argv(req, base), timeout=req.timeout, check=True, error=ConfigError)
     dotconfig = req.build_dir / ".config"
-    atomic_write(dotconfig, apply_settings(dotconfig.read_text(), requested))
+    if base == WHOLE:        # the .config as given (a robot's), then olddefconfig
+        atomic_write(dotconfig, "".join(config_line(sym, st.value) + "\n"
+                                        for sym, st in requested.items()))
+    else:
+        runner.run(make_argv(req, base), timeout=req.timeout, check=True, error=ConfigError)
+        atomic_write(dotconfig, apply_settings(dotconfig.read_text(), requested))
     runner.run(make_argv(req, "olddefconfig"), timeout=req.timeout, check=True,
                error=ConfigError)
     values = read_dotconfig_file(dotconfig)
     checks = compare(requested, values, set(req.allow_drop) | set(profile_drops))
-    if any(c.status != OK for c in checks) or any(c.requested == "n" for c in checks):
+    if base == WHOLE:
+        if any(c.status != OK for c in checks):
+            whole_config_checks(checks, KconfigTree(req.tree, req.arch), values)
+    elif any(c.status != OK for c in checks) or any(c.requested == "n" for c in checks):
         explain(checks, KconfigTree(req.tree, req.arch), values)
     result = _write_results(req, base, frags, requested, checks, conflicts, dotconfig)
     result.duration = time.monotonic() - t0

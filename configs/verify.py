@@ -3,6 +3,7 @@ with the Kconfig dependency expressions, unmet terms marked."""
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import asdict, dataclass, field
 
 from common.errors import ParseError
@@ -15,6 +16,15 @@ from .merge import final_value
 OK, DROPPED, CHANGED, UNDEFINED = "ok", "dropped", "changed", "undefined"
 NO_EFFECT = "no-effect"      # `n` asked for a symbol no Kconfig defines
 OVERRIDDEN = "overridden"    # a choice member lost to another member asked for later
+TOOLCHAIN = "toolchain"      # a whole .config's symbol the compiler decides: left out
+ABSENT = "not-in-tree"       # a whole .config's symbol this tree has no Kconfig for
+
+# Symbols the compiler decides even where the Kconfig reader cannot see the macro.
+TOOLCHAIN_NAMES = re.compile(
+    r"^(?:(?:CC|GCC|CLANG|AS|LD|LLD|RUSTC|BINDGEN|PAHOLE)_VERSION(?:_TEXT)?|"
+    r"(?:CC|AS|LD)_IS_\w+|CC_CAN_LINK\w*|(?:CC|AS|LD)_HAS_\w+|TOOLCHAIN_HAS_\w+|"
+    r"RUSTC_\w*VERSION\w*)$")
+SYMBOL = re.compile(r"\b[A-Z][A-Z0-9_]*\b")
 
 
 @dataclass
@@ -63,6 +73,45 @@ def compare(requested: dict[str, Setting], values: dict[str, str],
         checks.append(SymbolCheck(sym, st.value, fin, st.where(), status,
                                   allowed=sym in allow_drop and status != OK))
     return checks
+
+
+def whole_config_checks(checks: list[SymbolCheck], tree: KconfigTree,
+                        values: dict[str, str]) -> None:
+    """For a whole .config (a robot's): a symbol this tree has no Kconfig for is
+    ABSENT (named, not failed: the config came from another tree), and a miss the
+    compiler decides is TOOLCHAIN (named, not failed): the symbol's value comes from
+    a toolchain macro (CC_VERSION_TEXT, GCC_VERSION, CC_HAS_*, ...), or every unmet
+    term of its dependencies is such a symbol, or follows from one."""
+    for c in checks:
+        if c.status != OK and not tree.defined(c.symbol):
+            c.status, c.allowed = ABSENT, False
+            c.explain.append("no Kconfig of this tree defines it")
+    rest = [c for c in checks if c.status not in (OK, ABSENT)]
+    explain(rest, tree, values)
+    derived = set(tree.toolchain_defined)
+    derived |= {c.symbol for c in checks if TOOLCHAIN_NAMES.match(c.symbol)}
+    changed = True
+    while changed:
+        changed = False
+        for c in rest:
+            if c.status in (OK, ABSENT, TOOLCHAIN, NO_EFFECT):
+                continue
+            why = _toolchain_reason(c, derived, tree)
+            if why:
+                c.status, c.allowed = TOOLCHAIN, False
+                c.explain.append(why)
+                derived.add(c.symbol)
+                changed = True
+
+
+def _toolchain_reason(c: SymbolCheck, derived: set[str], tree: KconfigTree) -> str | None:
+    if c.symbol in derived:
+        return "the compiler decides it (a toolchain macro in its Kconfig)"
+    unmet = {m for t in c.unmet for m in SYMBOL.findall(t) if tree.defined(m)}
+    if unmet and unmet <= derived:
+        return ("it follows " + ", ".join(f"CONFIG_{m}" for m in sorted(unmet))
+                + ", which the compiler decides")
+    return None
 
 
 def explain(checks: list[SymbolCheck], tree: KconfigTree, values: dict[str, str]) -> None:
@@ -161,13 +210,19 @@ def report_text(checks: list[SymbolCheck], conflicts: list, fragments: list[str]
     bad = [c for c in checks if c.status != OK]
     for c in bad:
         tag = "FAIL" if c.failed else ("ALLOWED" if c.allowed else "NOTE")
-        if c.status == OVERRIDDEN:
+        if c.status in (OVERRIDDEN, ABSENT):
             continue
         lines.append(f"{tag} CONFIG_{c.symbol}: requested {c.requested} ({c.where}), "
                      f"final {c.final} [{c.status}]")
         lines.extend(f"    {e}" for e in c.explain)
         if c.unmet:
             lines.append("    unmet: " + ", ".join(dict.fromkeys(c.unmet)))
+    for status, what in ((TOOLCHAIN, "left out, the compiler decides them"),
+                         (ABSENT, "not in this tree (no Kconfig defines them)")):
+        names = [c for c in checks if c.status == status]
+        if names:
+            lines.append(f"{what} ({len(names)}): "
+                         + ", ".join(f"CONFIG_{c.symbol}" for c in names))
     failed = sum(c.failed for c in checks)
     lines.append(f"{len(checks)} symbols requested, {len(checks) - len(bad)} as asked, "
                  f"{failed} failed, {sum(c.allowed for c in checks)} allowed to drop")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from common.errors import EXIT_PASS
 
+from .plan import REPRO_OPTIONS
 from .report import load_report
 
 
@@ -16,13 +17,37 @@ def register(sub) -> None:
                    help="print the parsed report and run nothing")
     p.add_argument("--json", action="store_true", help="with --parse-only: JSON output")
     p.add_argument("--series", help="SERIES@REV when the report's patch is not in patches/")
-    p.add_argument("--tree", help="tree to build (default: the revision's base)")
-    p.add_argument("--config", type=Path, help="the report's kernel config file")
-    p.add_argument("--profile", help="use this config profile instead of the report's "
-                                     "config (stated as a substitution in the verdict)")
+    p.add_argument("--config", type=Path, help="the report's kernel config file: the whole "
+                                               ".config (default: 'config' beside the report)")
     p.add_argument("--against", help="SERIES@REV: check whether this revision still shows it")
     p.add_argument("--results", type=Path, default=None)
+    add_job_options(p)
     p.set_defaults(func=cmd_repro)
+
+
+HELP = {"profile": "use this config profile instead of the report's config (stated as a "
+                   "substitution in the verdict)",
+        "arch": "build this kernel ARCH instead of the report's (stated)",
+        "toolchain": "gcc, llvm or llvm-NN instead of the report's compiler (stated)",
+        "tree": "tree to build (default: the revision's base)"}
+
+
+def add_job_options(p) -> None:
+    """The REPRO_OPTIONS rows of pipeline.job.OPTIONS as flags; an option not given
+    is None (lists: empty), so the plan knows what the user asked for."""
+    from pipeline.job import FLAG, LIST, OPTIONS
+    for o in OPTIONS:
+        if o.field not in REPRO_OPTIONS:
+            continue
+        text = HELP.get(o.field, o.help)
+        if o.kind == FLAG:
+            p.add_argument(o.flag, dest=o.field, action="store_true", help=text)
+        elif o.kind == LIST:
+            p.add_argument(o.flag, dest=o.field, action="append", default=[], help=text,
+                           metavar=o.metavar)
+        else:
+            p.add_argument(o.flag, dest=o.field, default=None, choices=o.choices, help=text,
+                           metavar=o.metavar)
 
 
 def render_report(rep) -> str:

@@ -6,9 +6,23 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from common.errors import InputError
+from common.errors import InputError, UsageError
 
 from .report import RobotReport
+
+HOST_CLANG = "llvm-19"        # the installed clang (setup.sh: clang-19)
+HOST_GCC = "12"               # Debian 12's gcc and its cross compilers
+# The job options repro takes from the job table; the report gives the rest (the
+# series revision, its patch number, what to build and how), and a given option
+# overrides what the report says (stated as a substitution where it differs).
+REPRO_OPTIONS = ("tree", "profile", "fragments", "toolchain", "arch", "suites", "accel",
+                 "rebuild", "allow_drop", "make_flags", "targets")
+
+# make variables a report's make line has that the job sets itself
+OWN_VARS = {"ARCH": "the job's --arch", "LLVM": "the job's --toolchain",
+            "CC": "the job's --toolchain", "O": "the harness chooses the build dir",
+            "CROSS_COMPILE": "the job's --arch",
+            "SHELL": "make.cross's own; the kernel's make picks its shell"}
 
 PATCH_NO = re.compile(r"\[[^\]]*?(\d+)/(\d+)\]")
 SUBJECT_PREFIX = re.compile(r"^\s*(?:Re:\s*)?\[[^\]]*\]\s*")
@@ -28,6 +42,7 @@ class Plan:
     substitutions: list[str] = field(default_factory=list)
     kind: str = "build"
     suites: list[str] = field(default_factory=list)
+    arch: str = "x86_64"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,42 +105,98 @@ def patch_index(rep: RobotReport) -> int | None:
 
 
 def choose_config(rep: RobotReport, config: Path | None, profile: str | None) -> tuple:
-    """(config file or None, profile or None, substitutions)."""
+    """(config file or None, profile, substitutions). The report's own .config
+    (`--config FILE`, or `config` beside the email) is the whole config (profile
+    `whole`); else `--profile P`, else the arch's defconfig, each stated."""
     beside = Path(rep.source).parent / "config"
     if config is None and beside.is_file():
         config = beside
+    name = rep.config_name or "unnamed"
     if config is not None:
         if not Path(config).is_file():
             raise InputError("config file not found", path=str(config))
-        return str(config), None, []
+        return str(Path(config).resolve()), "whole", []
+    fetch = (f"fetch {rep.config_url} and pass --config FILE" if rep.config_url
+             else "pass the report's config as --config FILE")
     if profile:
-        return None, profile, [f"the report's config ({rep.config_name}) is not here; using "
+        return None, profile, [f"the report's config ({name}) is not here; using "
                                f"profile '{profile}' as asked (--profile)"]
-    url = rep.config_url or "the report's config URL"
-    raise InputError(f"the report's config ({rep.config_name or 'unnamed'}) is not here and "
-                     "this machine cannot fetch it", path=rep.source,
-                     hint=f"fetch {url} and pass --config FILE (or put it beside the report "
-                          "as 'config'), or choose --profile P and accept the substitution")
+    return None, "defconfig", [f"the report's config ({name}) is not here; building the "
+                               f"arch's defconfig instead ({fetch} for the robot's own)"]
 
 
-def choose_compiler(rep: RobotReport) -> tuple[str, list[str]]:
-    """(toolchain for the build, substitutions)."""
+def report_arch(rep: RobotReport) -> str | None:
+    """The kernel ARCH of the report: its make line's ARCH=, else its config name's
+    first word, else its compiler's cross prefix."""
+    from kbuild.toolchain import ARCHES, PREFIX_ARCH
+    cands = [rep.make_arch, rep.config_name.split("-", 1)[0] if rep.config_name else None,
+             rep.compiler.cross_prefix.split("-", 1)[0]
+             if rep.compiler and rep.compiler.cross_prefix else None]
+    for c in cands:
+        if c in ARCHES:
+            return c
+        if c in PREFIX_ARCH:
+            return PREFIX_ARCH[c]
+    return None
+
+
+def choose_compiler(rep: RobotReport, arch: str | None = None,
+                    arch_given: bool = False) -> tuple[str, list[str]]:
+    """(toolchain for the build of `arch`, substitutions). gcc is Debian's gcc 12
+    (a cross gcc-12-<triplet> for another arch), clang is clang-19; an arch the
+    report's compiler cannot build here falls back to the other one, stated. An
+    arch neither builds raises UsageError: cannot build ARCH here."""
+    from kbuild.toolchain import cannot_build, find_arch, toolchain
     c = rep.compiler
+    want = report_arch(rep)
+    arch = arch or want or "x86_64"
+    a = find_arch(arch)
+    if not a.gcc and not a.llvm:
+        raise UsageError(cannot_build(a))
+    notes = []
+    if want and want != arch:
+        notes.append(f"building ARCH={arch} instead of the report's {want} as asked (--arch)")
     if c is None:
-        return "gcc", ["the report names no compiler; using gcc"]
-    if c.name == "clang":
-        if c.major == 19:
-            return "llvm-19", []
-        return "llvm-19", [f"clang {c.version} is not the installed clang; using clang-19"]
-    if c.cross_prefix and not c.cross_prefix.startswith("x86_64"):
-        arch = c.cross_prefix.split("-")[0]
-        return "gcc", [f"{c.cross_prefix}-gcc {c.version} is not installed; using the host "
-                       f"gcc for x86_64. Diagnostics that do not depend on the arch "
-                       f"(kernel-doc, most W=1 warnings) reproduce; for the rest install "
-                       f"Debian's cross compiler if it exists: apt-get install "
-                       f"gcc-{arch}-linux-gnu"]
-    return "gcc", ([] if c.version and c.version.startswith("12")
-                   else [f"gcc {c.version} is not installed; using the host gcc 12"])
+        tc = "gcc" if a.gcc else HOST_CLANG
+        notes.append(f"the report names no compiler; using {toolchain(tc, arch).cc}")
+        return tc, notes
+    tc = HOST_CLANG if c.name == "clang" else "gcc"
+    if tc == "gcc" and not a.gcc:
+        notes.append(f"{c.raw}: no gcc for {arch} in Debian; using clang-19 "
+                     f"(LLVM=-19 ARCH={arch})")
+        return HOST_CLANG, notes
+    if tc != "gcc" and not a.llvm:
+        notes.append(f"{c.raw}: {arch} is not an LLVM target of the kernel; using "
+                     f"{toolchain('gcc', arch).cc}")
+        return "gcc", notes
+    cc = toolchain(tc, arch).cc
+    if tc != "gcc":
+        if c.major != 19:
+            notes.append(f"clang {c.version} is not the installed clang; using {cc}")
+    elif c.cross_prefix and not c.cross_prefix.startswith("x86_64"):
+        why = (f" for {arch} as asked (--arch {arch}); diagnostics that do not depend on "
+               "the arch (kernel-doc, most W=1 warnings) reproduce" if want != arch else "")
+        local = "the host gcc" if cc == "gcc" else f"Debian's {cc}"
+        notes.append(f"{c.cross_prefix}-gcc {c.version} is not installed; using {local}{why}")
+    elif not (c.version or "").startswith(HOST_GCC):
+        notes.append(f"gcc {c.version} is not installed; using the host gcc {HOST_GCC}")
+    return tc, notes
+
+
+def make_flags_for(rep: RobotReport) -> tuple[list[str], list[str]]:
+    """(the report's make flags for the job, substitutions): CF=, W=, C=, KCFLAGS=
+    ... pass; what the job itself sets (ARCH, LLVM, CC, O) is left out and said."""
+    flags, notes = [], []
+    for f in rep.make_flags:
+        var = f.partition("=")[0]
+        if var in OWN_VARS:
+            if var not in ("ARCH", "LLVM"):
+                notes.append(f"the report's {f} is not passed to make: {OWN_VARS[var]}")
+            continue
+        flags.append(f)
+    if rep.w1 and not any(f.startswith("W=") for f in flags):
+        flags.insert(0, "W=1")
+    return flags, notes
 
 
 def targets_for(rep: RobotReport) -> list[str]:
@@ -142,18 +213,26 @@ def targets_for(rep: RobotReport) -> list[str]:
 
 
 def make_plan(rep: RobotReport, args) -> Plan:
+    arch_arg = getattr(args, "arch", None)
+    toolchain, tnotes = choose_compiler(rep, arch_arg, arch_given=arch_arg is not None)
+    asked = getattr(args, "toolchain", None)
+    if asked and asked != toolchain:
+        tnotes = [n for n in tnotes if "is not installed" not in n and "using clang" not in n]
+        tnotes.append(f"using --toolchain {asked} as asked instead of the report's compiler "
+                      f"({rep.compiler.raw if rep.compiler else 'none named'})")
+        toolchain = asked
+    arch = arch_arg or report_arch(rep) or "x86_64"
     series, rev, notes = find_revision(rep, getattr(args, "series", None))
     config, profile, cnotes = choose_config(rep, getattr(args, "config", None),
                                             getattr(args, "profile", None))
-    toolchain, tnotes = choose_compiler(rep)
     k = patch_index(rep)
     total = len(_patches(series, rev))
     upto = k if k is not None and k < total and not getattr(args, "series", None) else None
-    flags = list(rep.make_flags) or (["W=1"] if rep.w1 else [])
+    flags, fnotes = make_flags_for(rep)
     suites = [series.name] if rep.kind == "runtime" else []
     return Plan(series.name, rev.label, upto, getattr(args, "tree", None), profile, config,
                 flags, targets_for(rep) if rep.kind == "build" else [], toolchain,
-                notes + cnotes + tnotes, rep.kind, suites)
+                notes + cnotes + tnotes + fnotes, rep.kind, suites, arch)
 
 
 def _patches(series, rev):

@@ -27,7 +27,7 @@ NOTICED_BUILD = re.compile(r"kernel test robot noticed the following build (?P<w
 NOTICED_RUN = re.compile(r'kernel test robot noticed "(?P<title>[^"]+)" on:')
 TAG = re.compile(r"^\|?\s*(?P<tag>Reported-by|Closes):\s*(?P<val>\S.*)$")
 PARAM = re.compile(r"^\s+(?P<k>[\w-]+):\s*(?P<v>.*)$")
-MAKE_LINE = re.compile(r"\bmake(?:\.cross)?\s+(?P<args>.*)$")
+MAKE_LINE = re.compile(r"^(?P<env>(?:[A-Z_]+=\S+\s+)*)(?:\S*/)?make(?:\.cross)?\s+(?P<args>.*)$")
 BOILERPLATE = [r"^(Hi|Hello)\b.*,$", r"^\[This is a private test report", r"^If you fix the issue",
                r"^the same patch/commit\)", r"^\[If your patch is applied", r"^And when submitting",
                r"^https?://", r"^\(please refer to attached", r"^The kernel config and materials",
@@ -70,6 +70,8 @@ class RobotReport:
     w1: bool = False
     make_flags: list[str] = field(default_factory=list)
     make_arch: str | None = None
+    make_compiler: str | None = None            # make.cross's COMPILER=gcc-13.2.0
+    compiler_install_path: str | None = None    # make.cross's COMPILER_INSTALL_PATH=
     make_targets: list[str] = field(default_factory=list)
     reported_by: list[str] = field(default_factory=list)
     closes: list[str] = field(default_factory=list)
@@ -254,8 +256,8 @@ def _header_line(rep: RobotReport, line: str, stripped: str) -> bool:
         _set_key(rep, m["key"], m["val"].strip())
         return True
     m = MAKE_LINE.search(stripped)
-    if m and rep.reproduce_url is None:
-        _parse_make(rep, m["args"])
+    if m:
+        _parse_make(rep, m["args"], m["env"])
         return True
     return False
 
@@ -304,14 +306,24 @@ def parse_compiler(text: str) -> Compiler | None:
     return Compiler(m["name"], ver.group(1) if ver else None, m["prefix"], text)
 
 
-def _parse_make(rep: RobotReport, args: str) -> None:
+def _parse_make(rep: RobotReport, args: str, env: str = "") -> None:
+    """A make (or make.cross) line: `VAR=value` words are make flags (ARCH= also
+    sets make_arch), other words are targets; make.cross's own variables before it
+    (COMPILER=gcc-13.2.0, COMPILER_INSTALL_PATH=...) say which compiler it fetched."""
+    for tok in _split_args(env):
+        var, eq, val = tok.partition("=")
+        if eq and var == "COMPILER":
+            rep.make_compiler = val
+        elif eq and var == "COMPILER_INSTALL_PATH":
+            rep.compiler_install_path = val
     flags, targets = [], []
     for tok in _split_args(args):
-        if re.match(r"^(W|C|CF|LLVM|CC|KCFLAGS)=", tok):
-            flags.append(tok)
-        elif tok.startswith("ARCH="):
-            rep.make_arch = tok.split("=", 1)[1]
-        elif "=" in tok or tok.startswith("-") or tok == "olddefconfig":
+        var, eq, val = tok.partition("=")
+        if eq and re.match(r"^[A-Za-z_]\w*$", var):
+            if var == "ARCH":
+                rep.make_arch = val
+            flags.append(_unquote(tok))
+        elif tok.startswith("-") or tok in ("olddefconfig", "oldconfig"):
             continue
         else:
             targets.append(tok)
@@ -322,15 +334,24 @@ def _parse_make(rep: RobotReport, args: str) -> None:
     rep.w1 = rep.w1 or "W=1" in rep.make_flags
 
 
+def _unquote(tok: str) -> str:
+    """CF='-fdiagnostic-prefix -D__CHECK_ENDIAN__' -> CF=-fdiagnostic-prefix -D__CHECK_ENDIAN__
+    (make gets one argument; no shell reads it)."""
+    var, _, val = tok.partition("=")
+    if len(val) >= 2 and val[0] == val[-1] and val[0] in "'\"":
+        val = val[1:-1]
+    return f"{var}={val}"
+
+
 def _split_args(args: str) -> list[str]:
     return re.findall(r"\w+='[^']*'|\S+", args)
 
 
 def _parse_reproduce(rep: RobotReport, lines: list[str]) -> None:
     for line in lines:
-        m = MAKE_LINE.search(line)
+        m = MAKE_LINE.search(line.strip())
         if m:
-            _parse_make(rep, m["args"])
+            _parse_make(rep, m["args"], m["env"])
 
 
 def _failing_tests(lines: list[str]) -> list[str]:

@@ -12,17 +12,32 @@ from results.store import default_root, new_run_id, write_text
 
 from .diag import parse_diagnostics
 from .match import NOT_REPRODUCED, PARTIAL, REPRODUCED, Verdict, match_diagnostics
-from .plan import Plan, make_plan
+from .plan import REPRO_OPTIONS, Plan, make_plan
 from .report import RobotReport
 
 
-def job_spec(plan: Plan):
+def job_spec(plan: Plan, args=None):
+    """The plan as a job; options given on repro's command line (the job table's
+    rows in repro.cli.REPRO_OPTIONS) override it."""
     from pipeline.job import JobSpec
-    return JobSpec(tree=plan.tree or "debian-6.12", series=plan.series, rev=plan.rev,
+    spec = JobSpec(tree=plan.tree or "debian-6.12", series=plan.series, rev=plan.rev,
                    profile=plan.profile or "bpf", toolchain=plan.compiler, upto=plan.upto,
-                   suites=plan.suites, make_flags=plan.make_flags, targets=plan.targets,
+                   arch=plan.arch, suites=plan.suites, make_flags=plan.make_flags,
+                   targets=plan.targets,
                    fragments=[plan.config_file] if plan.config_file else [],
                    name=f"repro-{plan.series}-{plan.rev}", series_config=plan.kind != "build")
+    for name in REPRO_OPTIONS:
+        given = getattr(args, name, None) if args is not None else None
+        if not given or name in PLANNED:
+            continue
+        if name in ADDED:
+            given = [*getattr(spec, name), *given]
+        setattr(spec, name, list(given) if isinstance(given, list) else given)
+    return spec
+
+
+PLANNED = ("profile", "arch", "tree", "toolchain")   # make_plan read them (and says so)
+ADDED = ("fragments", "make_flags", "allow_drop")     # added to the report's
 
 
 def stages_for(plan: Plan):
@@ -86,7 +101,7 @@ def reproduce(rep: RobotReport, args) -> int:
     progress = Progress()
     for s in plan.substitutions:
         progress.info(f"substitution: {s}")
-    out = run_job(job_spec(plan), stages_for(plan), Runner(verbose=args.verbose), progress,
+    out = run_job(job_spec(plan, args), stages_for(plan), Runner(verbose=args.verbose), progress,
                   args.results or default_root(), run_id=new_run_id("repro"))
     if out.exit_code not in (EXIT_PASS, EXIT_TESTS_FAILED):
         return out.exit_code

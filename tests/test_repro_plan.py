@@ -17,15 +17,19 @@ def test_cover_id():
 
 
 def test_config_is_never_invented(tmp_path):
+    """Without the robot's config: the arch's defconfig, stated with the URL to fetch."""
     rep = load_report(DATA / "path-iter-v5-kerneldoc.eml")
-    with pytest.raises(InputError) as e:
-        choose_config(rep, None, None)
-    assert "fetch https://download.01.org/0day-ci/archive/20250618/" in str(e.value)
+    cfg, prof, notes = choose_config(rep, None, None)
+    assert (cfg, prof) == (None, "defconfig")
+    assert "building the arch's defconfig instead" in notes[0]
+    assert "fetch https://download.01.org/0day-ci/archive/20250618/" in notes[0]
     cfg, prof, notes = choose_config(rep, None, "small")
     assert (cfg, prof) == (None, "small") and "loongarch-randconfig-r072-20250618" in notes[0]
     f = tmp_path / "config"
     f.write_text("CONFIG_X=y\n")
-    assert choose_config(rep, f, None)[0] == str(f)
+    assert choose_config(rep, f, None) == (str(f), "whole", [])
+    with pytest.raises(InputError, match="config file not found"):
+        choose_config(rep, tmp_path / "nosuch", None)
 
 
 def test_config_beside_the_email_is_used(tmp_path):
@@ -36,9 +40,16 @@ def test_config_beside_the_email_is_used(tmp_path):
 
 
 def test_compiler_substitutions():
-    tc, notes = choose_compiler(load_report(DATA / "path-iter-v5-kerneldoc.eml"))
-    assert tc == "gcc" and "loongarch64-linux-gcc 12.4.0 is not installed" in notes[0]
-    assert "apt-get install gcc-loongarch64-linux-gnu" in notes[0]
+    rep = load_report(DATA / "path-iter-v5-kerneldoc.eml")
+    tc, notes = choose_compiler(rep)            # loongarch: no Debian gcc, an LLVM target
+    assert tc == "llvm-19" and notes == [
+        "loongarch64-linux-gcc (GCC) 12.4.0: no gcc for loongarch in Debian; using clang-19 "
+        "(LLVM=-19 ARCH=loongarch)"]
+    tc, notes = choose_compiler(rep, "x86_64", arch_given=True)
+    assert tc == "gcc"
+    assert notes[0] == "building ARCH=x86_64 instead of the report's loongarch as asked (--arch)"
+    assert notes[1].startswith("loongarch64-linux-gcc 12.4.0 is not installed; using the host "
+                               "gcc for x86_64 as asked (--arch x86_64)")
     tc, notes = choose_compiler(parse_report((DATA / "clang-sparse.txt").read_bytes()))
     assert tc == "llvm-19" and "clang 13.0.0" in notes[0]
     tc, notes = choose_compiler(load_report(DATA / "fanotify-v2-gcc-w1.mbox"))

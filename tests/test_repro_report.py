@@ -39,7 +39,8 @@ def test_mime_report_with_reproduce_attachment():
     r = load_report(DATA / "fanotify-v2-gcc-w1.mbox")
     assert r.also_tested == ["jack-fs/fsnotify", "linus/master", "v6.12", "next-20241115"]
     assert r.cannot_apply == ["bpf/master"]
-    assert r.make_flags == ["W=1"] and r.make_arch == "x86_64"
+    assert r.make_flags == ["W=1", "O=build_dir", "ARCH=x86_64", "SHELL=/bin/bash"]
+    assert r.make_arch == "x86_64"
     assert r.make_targets == ["fs/notify/fanotify/"]
     assert "reproduce" in r.attachments
     new = [d for d in r.diagnostics if d.new]
@@ -54,7 +55,8 @@ def test_clang_sparse_plain_text():
     r = parse_report((DATA / "clang-sparse.txt").read_bytes(), "clang-sparse.txt")
     assert r.message_id is None and r.config_url is None
     assert (r.compiler.name, r.compiler.major) == ("clang", 13)
-    assert r.make_flags == ["W=1", "C=1", "CF='-fdiagnostic-prefix -D__CHECK_ENDIAN__'"]
+    assert r.make_flags == ["W=1", "C=1", "CF=-fdiagnostic-prefix -D__CHECK_ENDIAN__",
+                            "ARCH=x86_64"]
     assert r.make_targets == ["kernel/bpf/"]
     assert r.patch_message_id == \
         "22bededbd502e0df45326a54b3056941de65a101.1617831474.git.dxu@dxuuu.xyz"
