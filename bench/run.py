@@ -14,20 +14,22 @@ from . import m_jobs
 from .coldcache import ColdRequest, reset_private_cache
 from .context import Context, Steps
 from .m_bisect import bisect_cost
+from .m_flaky import measure_flaky
 from .m_parallel import measure_parallel
 from .m_parsing import ParseRequest, measure_parsing
 from .machine import git_commit, machine
 from .report import check_doc, markdown, results_doc, verdict_lines
 from .stats import Figure, Target, failed
 
-ALL = (1, 2, 3, 4, 5, 6, 7)
+ALL = (1, 2, 3, 4, 5, 6, 7, 8)
 TITLES = {1: ("1", "overhead: reproduce.sh against harness.py run (warm)", Target("<=", 1.03)),
           2: ("2", "cached rerun against the cold run", None),
           3: ("3", "second series on the same base and config", Target("<=", 0.25)),
           4: ("4", "revision switch path-iterator v2-6.12 -> v5-6.12", None),
           5: ("5", "bisect cost (5-patch series)", None),
           6: ("6a", "tests in parallel", None),
-          7: ("7a", "parsing", None)}
+          7: ("7a", "parsing", None),
+          8: ("8a", "flaky bisect simulation", Target(">=", 0.95))}
 
 
 @dataclass
@@ -50,14 +52,14 @@ class BenchResult:
 
 
 def parse_only(text: str) -> tuple[int, ...]:
-    """`--only 7,1` -> (1, 7); numbers outside 1..7 are a usage error."""
+    """`--only 7,1` -> (1, 7); numbers outside ALL are a usage error."""
     try:
         nums = sorted({int(x) for x in text.split(",") if x.strip()})
     except ValueError:
         raise UsageError(f"--only {text!r}: expected numbers such as 7,1") from None
     bad = [n for n in nums if n not in ALL]
     if bad or not nums:
-        raise UsageError(f"--only {text!r}: measurements are 1..7")
+        raise UsageError(f"--only {text!r}: measurements are 1..{ALL[-1]}")
     return tuple(nums)
 
 
@@ -95,6 +97,12 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
     figures: list[Figure] = []
     ctx.commit = git_commit(runner)
     save = _Partial(req, ctx, figures)
+    if 8 in only:
+        figs = _attempt(ctx, [8], "8 flaky bisect simulation", measure_flaky, figures)
+        figures += figs or []
+        for line in figs[0].raw["table"].splitlines() if figs else []:
+            ctx.steps.line(line)
+        save(figs)
     if 7 in only:
         res = _attempt(ctx, [7], "7 parsing", lambda: measure_parsing(
             ParseRequest(repeat=max(req.repeat, 5))), figures)

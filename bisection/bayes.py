@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 FOUND, BUDGET, ALL_SKIPPED = "found", "budget-spent", "all-skipped"
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_MAX_RUNS = 150
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def next_step(posterior: list[float], model: FlakeModel, unusable: set[int]) -> 
 
 
 def bayes_search(n: int, evaluate: Callable[[int], bool | None], model: FlakeModel,
-                 confidence: float = 0.95, max_runs: int = 200,
+                 confidence: float = DEFAULT_CONFIDENCE, max_runs: int = DEFAULT_MAX_RUNS,
                  prior: list[float] | None = None) -> BayesResult:
     """Run steps until one culprit holds `confidence` or `max_runs` runs were made."""
     if not 0.0 < confidence < 1.0:
