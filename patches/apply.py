@@ -35,6 +35,7 @@ class ApplyRequest:
     rev: str
     tree: str | None = None      # default: the revision's base tree
     upto: int | None = None      # apply only the first K patches
+    skip: int | None = None      # leave out patch K (1-based; a bisect's confirmation)
     fixups: bool = True          # apply the tree's fix-ups first
     onto: Path | None = None     # a git checkout: apply onto its HEAD, not the revision's
                                  # base (a bisect-commits step with a series)
@@ -67,6 +68,7 @@ class ApplyResult:
     status: str = "incomplete"   # applied, failed (incomplete while it runs)
     total: int = 0               # patches in the revision (before --upto)
     upto: int | None = None
+    skip: int | None = None      # the patch left out
     patches: list[PatchRecord] = field(default_factory=list)
     fixups: list[PatchRecord] = field(default_factory=list)
     reused: bool = False
@@ -129,6 +131,8 @@ def apply_series(req: ApplyRequest, runner) -> ApplyResult:
             raise InputError(f"--upto {req.upto}: {series.name}@{rev.label} has {total} "
                              "patches", path=str(series.manifest), line=rev.line)
         items = items[:req.upto]
+    numbers = _kept(req.skip, len(items), series, rev)
+    items = [items[k - 1] for k in numbers]
     if req.onto is not None:
         tree, ref, commit, repo = checkout_base(Path(req.onto), runner)
         fixups = []
@@ -137,8 +141,16 @@ def apply_series(req: ApplyRequest, runner) -> ApplyResult:
         fixups = _fixups(tree, req.fixups)
     res = ApplyResult(series.name, rev.label, tree, ref, commit, commit, commit,
                       wtmod.worktree_path(tree, series.name, rev.label), "", total=total,
-                      upto=req.upto)
-    return _apply(res, repo, fixups, items, runner)
+                      upto=req.upto, skip=req.skip)
+    return _apply(res, repo, fixups, items, runner, numbers)
+
+
+def _kept(skip: int | None, count: int, series, rev) -> list[int]:
+    """The 1-based numbers of the patches to apply: all of the first `count` but `skip`."""
+    if skip is not None and not 1 <= skip <= count:
+        raise InputError(f"skip patch {skip}: {series.name}@{rev.label} applies {count} "
+                         "patches", path=str(series.manifest), line=rev.line)
+    return [k for k in range(1, count + 1) if k != skip]
 
 
 def checkout_base(repo: Path, runner) -> tuple[str, str, str, Path]:
@@ -176,7 +188,7 @@ def _fixups(tree: str, wanted: bool) -> list[PatchItem]:
 
 
 def _apply(res: ApplyResult, repo: Path, fixups: list[PatchItem], items: list[PatchItem],
-           runner) -> ApplyResult:
+           runner, numbers: list[int] | None = None) -> ApplyResult:
     """Fix-ups then patches onto res.base_commit in res.worktree, or the saved result
     when the worktree already holds exactly that."""
     wt, commit = res.worktree, res.base_commit
@@ -192,7 +204,7 @@ def _apply(res: ApplyResult, repo: Path, fixups: list[PatchItem], items: list[Pa
         try:
             _apply_all(runner, wt, fixups, res.fixups, res, "fix-up")
             res.fixup_head = head(runner, wt)
-            _apply_all(runner, wt, items, res.patches, res, "patch")
+            _apply_all(runner, wt, items, res.patches, res, "patch", numbers)
             res.head = head(runner, wt)
             res.status = "applied"
         finally:
@@ -207,8 +219,9 @@ def _scratch(wt: Path) -> Path:
 
 
 def _apply_all(runner, wt: Path, items: list[PatchItem], out: list[PatchRecord],
-               res: ApplyResult, what: str) -> None:
-    for i, item in enumerate(items, 1):
+               res: ApplyResult, what: str, numbers: list[int] | None = None) -> None:
+    """Apply `items` in order; records carry `numbers` (default 1, 2, ...)."""
+    for i, item in zip(numbers or range(1, len(items) + 1), items):
         rec = apply_one(runner, wt, item, i)
         out.append(rec)
         if rec.status == FAILED:

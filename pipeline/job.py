@@ -33,6 +33,7 @@ class JobSpec:
     suites: list[str] = field(default_factory=list)  # empty: the series' suites + smoke
     accel: str | None = None         # kvm, tcg, or None for the probe's choice
     upto: int | None = None          # apply only the first K patches
+    skip: int | None = None          # leave out patch K (a bisect's confirmation)
     rebuild: bool = False
     allow_drop: list[str] = field(default_factory=list)
     make_flags: list[str] = field(default_factory=list)   # VAR=value, passed to make
@@ -57,6 +58,8 @@ class JobSpec:
         what = "base" if self.base_only else f"{self.series}@{self.rev or 'latest'}"
         if self.upto is not None:
             what += f"~{self.upto}"
+        if self.skip is not None:
+            what += f"-{self.skip}"
         return f"{what}:{self.profile}:{self.toolchain}{self._arch_part()}:{self.suite_label()}"
 
     def _arch_part(self) -> str:
@@ -69,6 +72,8 @@ class JobSpec:
         head = ["base", self.tree] if self.base_only else [self.series, self.rev or "latest"]
         if self.upto is not None:
             head[-1] += f"-upto{self.upto}"
+        if self.skip is not None:
+            head[-1] += f"-without{self.skip}"
         return head + [f"{self.profile}-{self.toolchain}{self._arch_part()}-"
                        f"{self.suite_label()}"]
 
@@ -116,6 +121,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("accel", "--accel", "accel", STR, "kvm or tcg: override the KVM probe",
            choices=("kvm", "tcg")),
     Option("upto", "--upto", "upto", INT, "apply only the first K patches", metavar="K"),
+    Option("skip", "--skip-patch", "skip_patch", INT,
+           "leave out patch K (how a bisect confirms its culprit)", metavar="K"),
     Option("rebuild", "--rebuild", "rebuild", FLAG, "ignore cached builds"),
     Option("allow_drop", "--allow-drop", "allow_drop", LIST,
            "accept that olddefconfig drops SYM (repeatable)", metavar="SYM"),

@@ -24,7 +24,8 @@ def stage_apply(ctx: JobContext) -> StageReport:
         return _use_worktree(ctx)
     if spec.worktree:
         res = apply_series(ApplyRequest(spec.series, spec.rev, upto=spec.upto,
-                                        onto=Path(spec.worktree)), ctx.runner)
+                                        skip=spec.skip, onto=Path(spec.worktree)),
+                           ctx.runner)
     else:
         tree = import_tree(ImportRequest(source=spec.tree), ctx.runner)
         ctx.facts["tree"] = {"name": tree.name, "commit": tree.commit, "kind": tree.kind}
@@ -32,7 +33,7 @@ def stage_apply(ctx: JobContext) -> StageReport:
             res = apply_base(spec.tree, ctx.runner)
         else:
             res = apply_series(ApplyRequest(spec.series, spec.rev, tree=spec.tree,
-                                            upto=spec.upto), ctx.runner)
+                                            upto=spec.upto, skip=spec.skip), ctx.runner)
     ctx.apply, ctx.worktree = res, Path(res.worktree)
     write_json(ctx.store.file("apply.json"), res.to_dict())
     ctx.facts["apply"] = {"head": res.head, "base": res.base_commit, "key": res.key,

@@ -23,6 +23,7 @@ NON_DEFAULT = {
     "suites": dict(suites=["smoke", "landlock"]),
     "accel": dict(accel="tcg"),
     "upto": dict(upto=2),
+    "skip": dict(skip=1),
     "rebuild": dict(rebuild=True),
     "allow_drop": dict(allow_drop=["DEBUG_INFO_BTF"]),
     "make_flags": dict(make_flags=["W=1", "KCFLAGS=-Wno-error"]),
