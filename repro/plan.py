@@ -91,10 +91,11 @@ def find_revision(rep: RobotReport, series_arg: str | None):
         return s, s.revision(rev or s.revisions[-1].label), []
     series = all_series()
     hit = (_by_message_id(series, rep.patch_message_id) if rep.patch_message_id else None) \
-        or _by_subject(series, rep.patch_subject)
+        or _by_subject(series, rep.patch_subject or rep.commit_subject)
     if hit is None:
         raise InputError(f"no series revision in patches/ matches the report's patch "
-                         f"({rep.patch_message_id or rep.patch_subject})", path=rep.source,
+                         f"({rep.patch_message_id or rep.patch_subject or rep.commit_subject})",
+                         path=rep.source,
                          hint="pass --series SERIES@REV")
     return hit
 

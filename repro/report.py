@@ -14,12 +14,36 @@ from common.errors import InputError
 from results.model import Splat
 from results.splat import find_splats
 
-from .diag import Diagnostic, parse_diagnostics
+from .diag import Diagnostic, parse_diagnostics, strip_marker
 
 MSGID_IN_URL = re.compile(r"lore\.kernel\.org/(?:[\w-]+/)?(?:r/)?(?P<id>[^/\s>]+@[^/\s>]+?)/?$")
 KEY = re.compile(r"^(?P<key>url|base|patch link|patch subject|config|compiler|commit|"
-                 r"in testcase|test machine|version|reproduce(?: \(this is a W=1 build\))?)"
+                 r"in testcase|test machine|version|tree|head|author|date|"
+                 r"reproduce(?: \(this is a W=1 build\))?)"
                  r":\s*(?P<val>.*)$")
+# The reminder form: no "noticed" line, the diagnostics of a commit already in a tree.
+REMINDER = re.compile(r"^(?P<what>FYI, the error/warning (?:still remains|was not fixed yet|"
+                      r"was bisected to this commit)|First bad commit \(maybe != root cause\))")
+# Lines of a diagnostics block that say nothing to read: context, code excerpts,
+# carets, counts, linker and make follow-ups, sparse's detail lines, Kconfig's
+# unmet-dependency notes.
+DIAG_CONTEXT = [r"^\S+: In function [‘'`]", r"^\S+: At top level:", r"^\S+: In member function",
+                r"^(?:In file included|\s*from) \S+:\d+", r"^(?:\S*ld(?:\.\w+)?: )?\S+\.o: in function",
+                r"^\s*\d*\s*\|", r"^\s+\^", r"^\s*\d+ (?:warnings?|errors?)(?: and \d+ errors?)? generated",
+                r"^\s*\S*clang(?:-\d+)?: error: linker command failed", r"^\s*>>> ",
+                r"^make(?:\[\d+\])?: \*\*\*", r"^cc1: (?:some|all) warnings being treated as errors",
+                r"^\S+:\d+:\d+: sparse:\s{2,}", r"^\S+:\d+(?::\d+)?: note: ",
+                r"^Kconfig warnings: \(for reference only\)",
+                r"^\s*WARNING: unmet direct dependencies detected for ", r"^\s*Depends on \[",
+                r"^\s*Selected by \[", r"^\s*- \S+ \[=", r"^(?:All|sparse) (?:warnings|errors)"]
+# After the diagnostics: the source listing (`vim +`), `::::::` lines, the signature.
+TAIL = [r"^vim \+", r"^\s*>?\s*\d+\s", r"^\s*>?\s*\d+$", r"^:::::: ", r"^-- ?$", r"^---$",
+        r"^0-DAY CI", r"^https?://", r"^\s*\.\.\.\s*$", r"^\s*@\s*\d+"]
+# reproduce steps written out in older reports' bodies
+STEPS = r"^\s*(?:git (?:clone|remote|fetch|checkout)|wget |chmod |mkdir |cd |cp |pip3? |sudo |# )"
+TABLE = re.compile(r"^(?:\+[-+]+\+|\|(?P<cells>.*)\|)\s*$")
+MACHINE = re.compile(r"(?:-smp\s+(?:cpus=)?(?P<smp>\d+)|(?P<threads>\d+) threads)")
+MEMORY = re.compile(r"(?:-m\s+(?P<m>\d+[MG]?)|with (?P<mem>\d+G) memory)")
 TESTED = re.compile(r"^\[(?P<what>auto build test|also build test) (?P<kind>WARNING|ERROR)S? on "
                     r"(?P<trees>[^\]]+)\]$")
 CANNOT = re.compile(r"^\[cannot apply to (?P<trees>[^\]]+)\]$")
@@ -28,7 +52,8 @@ NOTICED_RUN = re.compile(r'kernel test robot noticed "(?P<title>[^"]+)" on:')
 TAG = re.compile(r"^\|?\s*(?P<tag>Reported-by|Closes):\s*(?P<val>\S.*)$")
 PARAM = re.compile(r"^\s+(?P<k>[\w-]+):\s*(?P<v>.*)$")
 MAKE_LINE = re.compile(r"^(?P<env>(?:[A-Z_]+=\S+\s+)*)(?:\S*/)?make(?:\.cross)?\s+(?P<args>.*)$")
-BOILERPLATE = [r"^(Hi|Hello)\b.*,$", r"^\[This is a private test report", r"^If you fix the issue",
+BOILERPLATE = [r"^(Hi|Hello)\b.*,$", r"^\[This is a private test report", STEPS,
+               r"^(?:TO|CC): ", r"^reproduce:$", r"^please ignore it if it's irrelevant", r"^If you fix the issue",
                r"^the same patch/commit\)", r"^\[If your patch is applied", r"^And when submitting",
                r"^https?://", r"^\(please refer to attached", r"^The kernel config and materials",
                r"^kindly add following tag", r"^-- ?$", r"^---$", r"^0-DAY CI", r"^vim \+",
@@ -78,6 +103,15 @@ class RobotReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     commit: str | None = None
     commit_subject: str | None = None
+    reminder: str | None = None                 # "FYI, the error/warning still remains"
+    tree: str | None = None                     # a reminder's tree: and head: lines
+    head: str | None = None
+    author: str | None = None
+    date: str | None = None
+    machine_cpus: int | None = None             # the test machine's CPUs and memory
+    machine_memory: str | None = None
+    runtime_table: dict = field(default_factory=dict)   # row -> values per commit
+    kconfig_warnings: list[str] = field(default_factory=list)
     testcase: str | None = None
     params: dict = field(default_factory=dict)
     test_machine: str | None = None
@@ -157,8 +191,11 @@ def _kind(body: str, path: str) -> str:
         return "runtime"
     if NOTICED_BUILD.search(body) or re.search(r"^\[auto build test", body, re.M):
         return "build"
-    raise InputError("not a kernel test robot report: no 'kernel test robot noticed' line "
-                     "and no '[auto build test ...]' line", path=path)
+    if re.search(REMINDER.pattern, body, re.M):
+        return "build"
+    raise InputError("not a kernel test robot report: no 'kernel test robot noticed' line, "
+                     "no '[auto build test ...]' line and no reminder ('FYI, the "
+                     "error/warning still remains')", path=path)
 
 
 def _parse_body(rep: RobotReport, lines: list[str]) -> None:
@@ -170,8 +207,10 @@ def _parse_body(rep: RobotReport, lines: list[str]) -> None:
             rep.unparsed.append((len(lines), "no diagnostics section ('All warnings ...') found; "
                                               "the report may be truncated"))
         else:
-            rep.diagnostics = parse_diagnostics(_diag_block(lines[diag_start:]))
-            _check_marked(rep, lines, diag_start)
+            block = _diag_block(lines[diag_start:])
+            rep.diagnostics = parse_diagnostics(block)
+            _check_block(rep, block, diag_start)
+            _check_tail(rep, lines, diag_start + len(block))
     else:
         rep.splats = find_splats(lines)
         rep.failing_tests = _failing_tests(lines)
@@ -193,20 +232,38 @@ def _diag_block(lines: list[str]) -> list[str]:
     return out
 
 
-def _check_marked(rep: RobotReport, lines: list[str], start: int) -> None:
-    """A '>>' line the diagnostic parser could not read is listed, not dropped."""
-    got = {d.render().strip() for d in rep.diagnostics}
-    for n, line in enumerate(_diag_block(lines[start:]), start + 1):
-        if line.startswith(">>") and not _is_known_marked(line, got):
-            rep.unparsed.append((n, line))
+def _check_block(rep: RobotReport, block: list[str], start: int) -> None:
+    """Every line of the diagnostics block is read: a diagnostic, a context line, a
+    code excerpt under one, or blank; the rest is listed by line number."""
+    after_read = False
+    for n, line in enumerate(block, start + 1):
+        text, _ = strip_marker(line)
+        if not text:
+            after_read = False
+            continue
+        if parse_diagnostics([line]) or any(re.match(p, text) for p in DIAG_CONTEXT) \
+                or any(re.match(p, line) for p in DIAG_CONTEXT):
+            if re.match(r"^\s*(WARNING: unmet|Depends on|Selected by|- \S+ \[=)", line):
+                rep.kconfig_warnings.append(line.strip())
+            after_read = True
+            continue
+        if after_read and line[:1].isspace() and not line.startswith(">>"):
+            continue                      # a code excerpt or caret under a diagnostic
+        rep.unparsed.append((n, line))
 
 
-def _is_known_marked(line: str, rendered: set[str]) -> bool:
-    text = line[2:].strip()
-    if re.search(r"(In function|in function) ", text):
-        return True
-    head = text.split(": ", 1)[0]
-    return any(head.split(":")[0] in r for r in rendered)
+def _check_tail(rep: RobotReport, lines: list[str], start: int) -> None:
+    """After the diagnostics: the source listing and the signature, nothing to read."""
+    listing = False
+    for n, line in enumerate(lines[start:], start + 1):
+        if not line.strip():
+            continue
+        if line.startswith("vim +"):
+            listing = True
+            continue
+        if any(re.match(p, line) for p in TAIL) or (listing and line[:1].isspace()):
+            continue
+        rep.unparsed.append((n, line))
 
 
 def _parse_header(rep: RobotReport, lines: list[str]) -> None:
@@ -223,8 +280,26 @@ def _parse_header(rep: RobotReport, lines: list[str]) -> None:
         if _header_line(rep, line, stripped):
             in_params = stripped.startswith("with following parameters")
             continue
+        if rep.kind == "runtime" and _runtime_line(rep, line, stripped):
+            continue
         if not any(re.match(p, line) for p in BOILERPLATE):
             rep.unparsed.append((n, line))
+
+
+def _runtime_line(rep: RobotReport, line: str, stripped: str) -> bool:
+    """A runtime report's kernel log lines (the splat, read by find_splats) and its
+    table of results per commit."""
+    if re.match(r"^\[\s*\d+\.\d+\]", stripped):
+        return True
+    m = TABLE.match(stripped)
+    if m:
+        cells = [c.strip() for c in (m["cells"] or "").split("|")]
+        if cells and cells[0]:
+            rep.runtime_table[cells[0]] = cells[1:]
+        elif cells and len(cells) > 1:
+            rep.runtime_table.setdefault("commits", cells[1:])
+        return True
+    return False
 
 
 def _header_line(rep: RobotReport, line: str, stripped: str) -> bool:
@@ -235,6 +310,11 @@ def _header_line(rep: RobotReport, line: str, stripped: str) -> bool:
     m = NOTICED_RUN.search(stripped)
     if m:
         rep.headline = m["title"]
+        return True
+    m = REMINDER.match(stripped)
+    if m:
+        rep.reminder = m["what"]
+        rep.headline = rep.headline or "build warnings (reminder)"
         return True
     m = TESTED.match(stripped)
     if m:
@@ -285,13 +365,19 @@ def _set_key(rep: RobotReport, key: str, val: str) -> None:
         url = re.search(r"\((https?://[^)]+)\)", val)
         rep.reproduce_url = url.group(1) if url else None
     elif key == "commit":
-        m = re.match(r"(?P<sha>[0-9a-f]{7,40})\s*(?:\(\"(?P<subj>.*)\"\))?", val)
+        m = re.match(r"(?P<sha>[0-9a-f]{7,40})\s*(?:\(\"(?P<subj>.*)\"\)|(?P<bare>\S.*))?$", val)
         rep.commit = m["sha"] if m else val
-        rep.commit_subject = m["subj"] if m else None
+        rep.commit_subject = (m["subj"] or m["bare"]) if m else None
+    elif key in ("tree", "head", "author", "date"):
+        setattr(rep, key, val)
     elif key == "in testcase":
         rep.testcase = val
     elif key == "test machine":
         rep.test_machine = val
+        m = MACHINE.search(val)
+        rep.machine_cpus = int(m["smp"] or m["threads"]) if m else None
+        m = MEMORY.search(val)
+        rep.machine_memory = (m["m"] or m["mem"]) if m else None
 
 
 def parse_compiler(text: str) -> Compiler | None:
