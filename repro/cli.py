@@ -52,8 +52,9 @@ def add_job_options(p) -> None:
 
 def render_report(rep) -> str:
     lines = [f"kind: {rep.kind} ({rep.headline})"]
-    for key in ("message_id", "patch_message_id", "patch_subject", "base", "config_name",
-                "config_url", "reproduce_url", "commit", "testcase", "test_machine"):
+    for key in ("reminder", "message_id", "patch_message_id", "patch_subject", "tree", "head",
+                "base", "config_name", "config_url", "reproduce_url", "commit",
+                "commit_subject", "make_compiler", "testcase", "test_machine"):
         val = getattr(rep, key)
         if val:
             lines.append(f"{key}: {val}")
