@@ -17,6 +17,7 @@ from results.store import default_root, new_run_id
 from .criteria import parse_criterion
 
 EXIT_BISECT_ABORT = 128
+EXIT_INCONCLUSIVE = 8     # a culprit was found, its confirmation could not be judged
 
 
 def _job_args(p) -> None:
@@ -35,6 +36,7 @@ def register(sub) -> None:
                                   "revision with patches)")
     p.add_argument("--good", type=int, default=0,
                    help="patches known good (default 0: the base tree)")
+    _search_args(p)
     p.set_defaults(func=cmd_bisect)
 
     p = sub.add_parser("bisect-commits", help="git bisect run over base commits GOOD..BAD "
@@ -54,6 +56,62 @@ def register(sub) -> None:
     p = sub.add_parser("revisions", help="every revision of a series side by side")
     add_job_args(p)
     p.set_defaults(func=cmd_revisions)
+
+
+def _search_args(p) -> None:
+    from .bayes import DEFAULT_CONFIDENCE, DEFAULT_MAX_RUNS
+    p.add_argument("--flake-rate", type=float, default=None, metavar="P",
+                   help="the criterion is flaky: a bad step fails with probability P; "
+                        "the search becomes probabilistic (default: not flaky)")
+    p.add_argument("--false-fail-rate", type=float, default=0.0, metavar="Q",
+                   help="with --flake-rate or --measure-flakiness: a good step fails "
+                        "with probability Q (default 0)")
+    p.add_argument("--measure-flakiness", type=int, default=0, metavar="K",
+                   help="run the bad end K times to estimate the flake rate, then search "
+                        "probabilistically")
+    p.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE,
+                   help=f"stop when one candidate holds this probability (default "
+                        f"{DEFAULT_CONFIDENCE})")
+    p.add_argument("--max-runs", type=int, default=DEFAULT_MAX_RUNS,
+                   help=f"run budget of the probabilistic search (default {DEFAULT_MAX_RUNS})")
+    _confirm_arg(p)
+
+
+def _confirm_arg(p) -> None:
+    p.add_argument("--confirm", type=int, default=3, metavar="N",
+                   help="rerun the culprit, the last good step and the bad end without the "
+                        "culprit N times each (default 3; 0: do not confirm)")
+
+
+def search_options(args):
+    """SearchOptions from the bisect flags; bad values are usage errors."""
+    from .bayes import FlakeModel
+    from .flow import SearchOptions
+    if args.flake_rate is not None and args.measure_flakiness:
+        raise UsageError("give --flake-rate or --measure-flakiness, not both")
+    if args.measure_flakiness < 0 or args.max_runs < 1 or args.confirm < 0:
+        raise UsageError("--measure-flakiness and --confirm cannot be negative; "
+                         "--max-runs must be at least 1")
+    if not 0 < args.confidence < 1 or not 0 <= args.false_fail_rate < 1:
+        raise UsageError("--confidence must be between 0 and 1, --false-fail-rate in [0, 1)")
+    flake = None
+    if args.flake_rate is not None:
+        try:
+            flake = FlakeModel(args.flake_rate, args.false_fail_rate)
+        except ValueError as e:
+            raise UsageError(f"--flake-rate/--false-fail-rate: {e}") from None
+    return SearchOptions(tries=args.tries, flake=flake, measure=args.measure_flakiness,
+                         false_fail=args.false_fail_rate, confidence=args.confidence,
+                         max_runs=args.max_runs, confirm=args.confirm)
+
+
+def bisect_exit(result, conf) -> int:
+    """0 found (and confirmed when confirmed at all), 1 not found or unconfirmed,
+    8 found but its confirmation could not be judged."""
+    from .confirm import INCONCLUSIVE, UNCONFIRMED
+    if result.status != "found" or (conf is not None and conf.verdict == UNCONFIRMED):
+        return EXIT_TESTS_FAILED
+    return EXIT_INCONCLUSIVE if conf is not None and conf.verdict == INCONCLUSIVE else EXIT_PASS
 
 
 def _runner_and_root(args):
@@ -88,6 +146,7 @@ def cmd_bisect(args) -> int:
     if not args.series or args.base_only:
         raise UsageError("bisect needs SERIES@REV (patches) or SERIES --revs (revisions)")
     crit = parse_criterion(args.criterion)
+    opts = search_options(args)
     name, rev = split_series(args.series)
     base = spec_from_args(args)
     if rev and not args.revs:
@@ -103,14 +162,14 @@ def cmd_bisect(args) -> int:
     run, out = _run_spec(args, criterion=crit)
     out.mkdir(parents=True, exist_ok=True)
     if rev and not args.revs:
-        result, _, summary = bisect_patches(name, rev, crit, run, base, out, args.tries,
-                                            args.good)
+        result, _, summary, conf = bisect_patches(name, rev, crit, run, base, out, opts,
+                                                  args.good)
     else:
-        result, _, summary = bisect_revisions(name, revs, crit, run, base, out,
-                                              Runner(verbose=args.verbose), args.tries)
+        result, _, summary, conf = bisect_revisions(name, revs, crit, run, base, out,
+                                                    Runner(verbose=args.verbose), opts)
     print(summary)
     print(f"bisect log: {out / 'bisect.log'}")
-    return EXIT_PASS if result.status == "found" else EXIT_TESTS_FAILED
+    return bisect_exit(result, conf)
 
 
 def step_argv(spec, criterion: str, tries: int, results: Path) -> list[str]:

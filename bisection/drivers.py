@@ -14,8 +14,10 @@ from common.errors import EXIT_BISECT_SKIP, EXIT_INFRA, InfraError, InputError, 
 from common.fsutil import write_json
 from results.store import write_text
 
-from .core import BAD, GOOD, SKIP, SearchResult, StepVerdict, evaluate_with_tries, search
+from .confirm import CONFIRMED, Check, Confirmation, confirm
+from .core import BAD, GOOD, SKIP, SearchResult, StepVerdict
 from .criteria import Criterion, judge, warnings_of
+from .flow import SearchOptions, run_search
 
 RunJob = Callable[..., object]      # pipeline run for one spec -> JobOutcome
 
@@ -46,25 +48,36 @@ def judge_outcome(criterion: Criterion, outcome) -> tuple[str, str, float]:
     return verdict, why, build
 
 
-def make_evaluator(criterion: Criterion, run_spec: Callable[[object], object],
-                   spec_for: Callable[[int, object], object], tries: int, log: BisectLog):
-    """evaluate(i, candidate) for core.search: run the step's job up to `tries` times."""
-    def evaluate(i: int, cand) -> StepVerdict:
-        spec = spec_for(i, cand)
-        details: list[str] = []
-        builds: list[float] = []
+def make_once(criterion: Criterion, run_spec: Callable[[object], object],
+              spec_for: Callable[[int, object], object], cands: list, log: BisectLog,
+              opts: SearchOptions):
+    """once(i) -> (verdict, why, build seconds): one run of candidate i (logged when
+    the search is adaptive: it counts runs, not steps)."""
+    def once(i: int) -> tuple[str, str, float]:
+        verdict, why, build = judge_outcome(criterion, run_spec(spec_for(i, cands[i])))
+        if opts.adaptive:
+            log.add(f"run {i} ({_label(cands[i])}): {verdict} build {build:.1f}s - {why}")
+        return verdict, why, build
+    return once
 
-        def once() -> str:
-            verdict, why, build = judge_outcome(criterion, run_spec(spec))
-            details.append(why)
-            builds.append(build)
-            return verdict
-        v = evaluate_with_tries(once, tries)
-        v.detail, v.seconds = details[-1] if details else "", builds[0] if builds else 0.0
-        log.add(f"step {i} ({_label(cand)}): {v.verdict} {v.counts()} build {v.seconds:.1f}s"
-                f" - {v.detail}")
-        return v
-    return evaluate
+
+def search_with(cands: list, criterion: Criterion, run_spec, spec_for, log: BisectLog,
+                opts: SearchOptions):
+    """run_search over the pipeline, each step of today's search logged as before."""
+    def on_step(i: int, v: StepVerdict) -> None:
+        log.add(f"step {i} ({_label(cands[i])}): {v.verdict} {v.counts()} build "
+                f"{v.seconds:.1f}s - {v.detail}")
+    return run_search(cands, make_once(criterion, run_spec, spec_for, cands, log, opts),
+                      opts, on_step)
+
+
+def judged_once(criterion: Criterion, run_spec, spec, name: str, log: BisectLog):
+    """run_once() for a confirmation check: one judged run of `spec`, logged."""
+    def run_once() -> tuple[str, str]:
+        verdict, why, _ = judge_outcome(criterion, run_spec(spec))
+        log.add(f"confirm {name}: {verdict} - {why}")
+        return verdict, why
+    return run_once
 
 
 def _label(cand) -> str:
@@ -94,13 +107,16 @@ def patch_candidates(series: str, rev: str, good: int = 0) -> list[PatchStep]:
             for k in range(good, len(items) + 1)]
 
 
-def report(result: SearchResult, cands: list, log: BisectLog, what: str) -> str:
+def report(result: SearchResult, cands: list, log: BisectLog, what: str,
+           extra: list[str] | None = None, conf: Confirmation | None = None) -> str:
     lines = [f"bisect over {what}: {result.status}", result.message]
     if result.first_bad is not None and result.status == "found":
-        bad = cands[result.first_bad]
-        lines.append(f"first bad: {_label(bad)}")
-        step = next(s for s in result.steps if s.index == result.first_bad)
-        lines.append(f"evidence: {step.verdict.detail} ({step.verdict.counts()})")
+        word = "" if conf is None or conf.verdict == CONFIRMED else f" ({conf.verdict})"
+        lines.append(f"first bad{word}: {_label(cands[result.first_bad])}")
+        step = next((s for s in result.steps if s.index == result.first_bad), None)
+        if step is not None:
+            lines.append(f"evidence: {step.verdict.detail} ({step.verdict.counts()})")
+    lines += (extra or []) + (conf.lines() if conf else [])
     lines.append(f"steps: {len(result.steps)}")
     for s in result.steps:
         lines.append(f"  {_label(s.candidate)}: {s.verdict.verdict} {s.verdict.counts()} "
@@ -108,11 +124,13 @@ def report(result: SearchResult, cands: list, log: BisectLog, what: str) -> str:
     return "\n".join(lines)
 
 
-def write_log(out_dir: Path, log: BisectLog, summary: str, result: SearchResult) -> None:
+def write_log(out_dir: Path, log: BisectLog, summary: str, result: SearchResult,
+              conf: Confirmation | None = None) -> None:
     write_text(out_dir / "bisect.log", log.text() + "\n" + summary + "\n")
     write_json(out_dir / "bisect.json", {
         "status": result.status, "first_bad": result.first_bad, "last_good": result.last_good,
         "message": result.message,
+        "confirmation": conf.to_dict() if conf else None,
         "steps": [{"index": s.index, "candidate": _label(s.candidate),
                    "verdict": s.verdict.verdict, "fails": s.verdict.fails,
                    "runs": s.verdict.runs, "detail": s.verdict.detail,
@@ -120,9 +138,10 @@ def write_log(out_dir: Path, log: BisectLog, summary: str, result: SearchResult)
 
 
 def bisect_patches(series: str, rev: str, criterion: Criterion, run_spec, base_spec,
-                   out_dir: Path, tries: int = 3, good: int = 0):
-    """Find the first patch of series@rev whose job goes bad."""
+                   out_dir: Path, opts: SearchOptions | None = None, good: int = 0):
+    """Find the first patch of series@rev whose job goes bad, then confirm it."""
     from dataclasses import replace
+    opts = opts or SearchOptions()
     cands = patch_candidates(series, rev, good)
     log = BisectLog(f"bisect {series}@{rev} patches {good}..{len(cands) + good - 1} "
                     f"criterion {criterion}")
@@ -131,30 +150,56 @@ def bisect_patches(series: str, rev: str, criterion: Criterion, run_spec, base_s
         if cand.upto == 0:
             return replace(base_spec, series=None, rev=None, upto=None)
         return replace(base_spec, series=series, rev=rev, upto=cand.upto)
-    result = search(cands, make_evaluator(criterion, run_spec, spec_for, tries, log))
-    summary = report(result, cands, log, f"the patches of {series}@{rev}")
-    write_log(out_dir, log, summary, result)
-    return result, cands, summary
+    result, extra, model = search_with(cands, criterion, run_spec, spec_for, log, opts)
+    conf = None
+    if result.status == "found" and opts.confirm > 0:
+        checks = confirm_checks(criterion, run_spec, cands, result, spec_for, log)
+        culprit = cands[result.first_bad].upto
+        name = f"the series without patch {culprit}"
+        checks.append(Check(name, GOOD, judged_once(criterion, run_spec, replace(
+            base_spec, series=series, rev=rev, upto=None, skip=culprit), name, log)))
+        conf = confirm(checks, opts.confirm, model)
+    summary = report(result, cands, log, f"the patches of {series}@{rev}", extra, conf)
+    write_log(out_dir, log, summary, result, conf)
+    return result, cands, summary, conf
+
+
+def confirm_checks(criterion: Criterion, run_spec, cands: list, result: SearchResult,
+                   spec_for, log: BisectLog) -> list[Check]:
+    """Rerun the culprit (expected bad) and the last good step (expected good)."""
+    out = []
+    for i, expect, what in ((result.first_bad, BAD, "culprit"),
+                            (result.last_good, GOOD, "last good")):
+        name = f"{what} ({_label(cands[i])})"
+        out.append(Check(name, expect, judged_once(criterion, run_spec,
+                                                   spec_for(i, cands[i]), name, log)))
+    return out
 
 
 def bisect_revisions(series: str, revs: list[str], criterion: Criterion, run_spec, base_spec,
-                     out_dir: Path, runner, tries: int = 3):
-    """Find the first revision that shows the failure; range-diff it with the last good."""
+                     out_dir: Path, runner, opts: SearchOptions | None = None):
+    """Find the first revision that shows the failure; confirm it; range-diff it with
+    the last good."""
     from dataclasses import replace
+    opts = opts or SearchOptions()
     log = BisectLog(f"bisect {series} revisions {', '.join(revs)} criterion {criterion}")
 
     def spec_for(i, rev):
         return replace(base_spec, series=series, rev=rev, upto=None)
-    result = search(revs, make_evaluator(criterion, run_spec, spec_for, tries, log))
-    summary = report(result, revs, log, f"the revisions of {series}")
+    result, extra, model = search_with(revs, criterion, run_spec, spec_for, log, opts)
+    conf = None
+    if result.status == "found" and opts.confirm > 0:
+        conf = confirm(confirm_checks(criterion, run_spec, revs, result, spec_for, log),
+                       opts.confirm, model)
+    summary = report(result, revs, log, f"the revisions of {series}", extra, conf)
     if result.status == "found" and result.last_good is not None:
         from patches.rangediff import RangeDiffRequest, range_diff
         rd = range_diff(RangeDiffRequest(series, revs[result.last_good], revs[result.first_bad],
                                          tree=base_spec.tree), runner)
         write_text(out_dir / "range-diff.txt", rd.text)
         summary += f"\nrange-diff {revs[result.last_good]}..{revs[result.first_bad]}:\n{rd.text}"
-    write_log(out_dir, log, summary, result)
-    return result, revs, summary
+    write_log(out_dir, log, summary, result, conf)
+    return result, revs, summary, conf
 
 
 def step_exit_code(verdict: str) -> int:

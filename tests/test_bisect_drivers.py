@@ -43,7 +43,7 @@ CRIT = parse_criterion("test:kernel_facts/release_ok")
 
 def test_third_patch_breaks(tmp_path):
     fake = FakePipeline(tmp_path, lambda s, n: "fail" if (s.upto or 0) >= 3 else "pass")
-    res, cands, summary = bisect_patches("kharness-fixture", "v2", CRIT, fake,
+    res, cands, summary, _ = bisect_patches("kharness-fixture", "v2", CRIT, fake,
                                          JobSpec(profile="small"), tmp_path)
     assert res.status == "found" and cands[res.first_bad].upto == 3
     assert "first bad: 3 patches: kbuild: mark the fixture kernel's release as broken" in summary
@@ -62,14 +62,14 @@ def test_flaky_step_is_reported_with_counts(tmp_path):
             return "fail" if seen[2] == 1 else "pass"
         return "pass"
     fake = FakePipeline(tmp_path, script)
-    res, _, summary = bisect_patches("kharness-fixture", "v2", CRIT, fake, JobSpec(), tmp_path)
+    res, _, summary, _ = bisect_patches("kharness-fixture", "v2", CRIT, fake, JobSpec(), tmp_path)
     assert res.status == "flaky" and "candidate 2 is flaky (fail:runs 1:2)" in res.message
     assert "2 patches: kbuild: tag the fixture kernel's release: flaky fail:runs 1:2" in summary
 
 
 def test_build_failure_is_a_skip(tmp_path):
     fake = FakePipeline(tmp_path, lambda s, n: {2: "build-fails", 3: "fail"}.get(s.upto, "pass"))
-    res, cands, summary = bisect_patches("kharness-fixture", "v2", CRIT, fake, JobSpec(),
+    res, cands, summary, _ = bisect_patches("kharness-fixture", "v2", CRIT, fake, JobSpec(),
                                          tmp_path)
     assert res.status == "all-skipped" and "2..3" in res.message
     assert "skip" in summary

@@ -1,0 +1,232 @@
+"""Confirmation of a found culprit: the pure verdict over injected runs, the
+patch bisect's checks over a fake pipeline, and the CLI's words and exit codes."""
+import json
+
+import pytest
+
+import harness
+from bisection.bayes import FlakeModel
+from bisection.confirm import (CONFIRMED, INCONCLUSIVE, UNCONFIRMED, Check, agrees,
+                               confirm)
+from bisection.criteria import parse_criterion
+from bisection.drivers import bisect_patches
+from bisection.flow import SearchOptions
+from common.errors import BuildError
+from common.stage import StageResult
+from pipeline.context import StageReport
+from pipeline.job import JobSpec
+from pipeline.run import JobOutcome
+from results.model import ParsedLog, Status, TestResult
+from results.store import JobStore
+
+
+def runs(*verdicts):
+    it = iter(verdicts)
+    return lambda: (next(it), "why")
+
+
+def test_confirmed_when_every_check_agrees():
+    c = confirm([Check("culprit", "bad", runs("bad", "bad", "bad")),
+                 Check("last good", "good", runs("good", "good", "good"))], 3)
+    assert c.verdict == CONFIRMED and c.why == ""
+    assert [(r.fails, r.runs, r.agrees) for r in c.checks] == [(3, 3, True), (0, 3, True)]
+
+
+def test_unconfirmed_when_the_culprit_passes_on_a_rerun():
+    c = confirm([Check("culprit", "bad", runs("bad", "good", "bad")),
+                 Check("last good", "good", runs("good", "good", "good"))], 3)
+    assert c.verdict == UNCONFIRMED
+    assert c.why == "culprit was expected bad but gave fail:runs 2:3"
+
+
+def test_unconfirmed_outweighs_a_check_that_could_not_be_judged():
+    c = confirm([Check("without", "good", runs("bad", "bad", "bad")),
+                 Check("revert", "good", unavailable="the revert does not apply")], 3)
+    assert c.verdict == UNCONFIRMED and "without was expected good" in c.why
+
+
+def test_inconclusive_when_a_check_cannot_run_or_be_judged():
+    c = confirm([Check("culprit", "bad", runs("bad", "bad")),
+                 Check("revert", "good", unavailable="the revert does not apply"),
+                 Check("last good", "good", runs("good", "skip"))], 2)
+    assert c.verdict == INCONCLUSIVE
+    assert "revert: the revert does not apply" in c.why
+    assert "last good: could not be judged: why" in c.why
+    assert c.lines()[0].startswith("confirmation: inconclusive (")
+
+
+@pytest.mark.parametrize("expect,fails,n,model,ok", [
+    ("bad", 3, 3, FlakeModel(), True), ("bad", 2, 3, FlakeModel(), False),
+    ("good", 1, 3, FlakeModel(), False), ("good", 0, 3, FlakeModel(0.3, 0.0), True),
+    ("bad", 1, 3, FlakeModel(0.3, 0.0), True), ("bad", 0, 3, FlakeModel(0.3, 0.0), False),
+    ("bad", 1, 10, FlakeModel(0.9, 0.0), False), ("good", 1, 10, FlakeModel(0.5, 0.05), True),
+    ("good", 4, 10, FlakeModel(0.5, 0.05), False)])
+def test_agreement_under_the_flake_model(expect, fails, n, model, ok):
+    assert agrees(expect, fails, n, model) is ok
+
+
+CRIT = parse_criterion("test:kernel_facts/release_ok")
+
+
+class Pipeline:
+    """A job per call, judged from `script(spec, calls of that spec) -> pass|fail|apply-fails`."""
+
+    def __init__(self, tmp_path, script):
+        self.tmp, self.script, self.seen = tmp_path, script, {}
+
+    def __call__(self, spec: JobSpec):
+        key = (spec.series, spec.upto, spec.skip)
+        self.seen[key] = self.seen.get(key, 0) + 1
+        status = self.script(spec, self.seen[key])
+        store = JobStore.create(self.tmp, f"r{sum(self.seen.values())}", ["j"])
+        store.record_stage(StageResult("apply", "failed" if status == "apply-fails" else "ok"))
+        if status != "apply-fails":
+            store.record_stage(StageResult("test", "ok"))
+            t = TestResult("kernel_facts", Status.PASS,
+                           subtests=[TestResult("release_ok", Status(status))])
+            store.add_suite("kharness-fixture", ParsedLog("ktap", [t]))
+        store.finish(0)
+        return JobOutcome(spec, 0, store.summary(), store.path)
+
+
+def patch3(spec, n):
+    """kharness-fixture@v2: patch 3 breaks the test."""
+    return "fail" if spec.series and (spec.upto or 3) >= 3 and spec.skip is None else "pass"
+
+
+def bisect(tmp_path, script, **opts):
+    return bisect_patches("kharness-fixture", "v2", CRIT, Pipeline(tmp_path, script),
+                          JobSpec(profile="small"), tmp_path, SearchOptions(**opts))
+
+
+def test_a_patch_bisect_confirms_its_culprit(tmp_path):
+    res, cands, summary, conf = bisect(tmp_path, patch3, tries=1)
+    assert conf.verdict == CONFIRMED and cands[res.first_bad].upto == 3
+    assert [c.name for c in conf.checks] == [
+        "culprit (3 patches: kbuild: mark the fixture kernel's release as broken)",
+        "last good (2 patches: kbuild: tag the fixture kernel's release)",
+        "the series without patch 3"]
+    assert "first bad: 3 patches" in summary and "confirmation: confirmed" in summary
+    doc = json.loads((tmp_path / "bisect.json").read_text())
+    assert doc["confirmation"]["verdict"] == "confirmed"
+    assert [c["runs"] for c in doc["confirmation"]["checks"]] == [3, 3, 3]
+
+
+def test_unconfirmed_because_the_culprit_passes_on_rerun(tmp_path):
+    def script(spec, n):                    # patch 3's job fails once, then passes
+        return "pass" if spec.upto == 3 and n > 1 else patch3(spec, n)
+    res, _, summary, conf = bisect(tmp_path, script, tries=1)
+    assert conf.verdict == UNCONFIRMED and "culprit (3 patches" in conf.why
+    assert "first bad (unconfirmed): 3 patches" in summary
+    assert "\nfirst bad: " not in summary
+    assert "confirm culprit" in (tmp_path / "bisect.log").read_text()
+
+
+def test_unconfirmed_because_the_series_without_the_culprit_still_fails(tmp_path):
+    res, _, summary, conf = bisect(tmp_path, lambda s, n: "fail" if s.skip == 3
+                                   else patch3(s, n), tries=1)
+    assert conf.verdict == UNCONFIRMED
+    assert conf.why == "the series without patch 3 was expected good but gave fail:runs 3:3"
+
+
+def test_inconclusive_because_the_series_without_the_culprit_does_not_apply(tmp_path):
+    res, _, summary, conf = bisect(tmp_path, lambda s, n: "apply-fails" if s.skip == 3
+                                   else patch3(s, n), tries=1)
+    assert conf.verdict == INCONCLUSIVE
+    assert "the series without patch 3: could not be judged: apply failed" in conf.why
+    assert "first bad (inconclusive): 3 patches" in summary
+
+
+def test_no_confirmation_when_asked_for_none(tmp_path):
+    res, _, summary, conf = bisect(tmp_path, patch3, tries=1, confirm=0)
+    assert conf is None and res.status == "found" and "confirmation" not in summary
+
+
+def test_an_adaptive_patch_bisect_names_its_culprit_with_a_probability(tmp_path):
+    res, cands, summary, conf = bisect(tmp_path, patch3, flake=FlakeModel(0.5, 0.0),
+                                       confidence=0.99)
+    assert res.status == "found" and cands[res.first_bad].upto == 3
+    assert "flake model: p=0.5" in summary and "top candidates:" in summary
+    assert conf.verdict == CONFIRMED
+    log = (tmp_path / "bisect.log").read_text()
+    assert "run 2 (2 patches: kbuild: tag the fixture kernel's release): good" in log
+
+
+def test_measured_flakiness_that_never_fails_is_not_reproduced(tmp_path):
+    res, _, summary, conf = bisect(tmp_path, lambda s, n: "pass", measure=4)
+    assert res.status == "not-reproduced" and "did not fail in 4 of 4" in res.message
+    assert conf is None
+
+
+# ---- through harness.main, with fake stages ----------------------------------------
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path / "results"))
+    return tmp_path / "results"
+
+
+def fake_build(monkeypatch, bad):
+    """Stages apply and build; the build fails when bad(spec)."""
+    import pipeline.stages
+
+    def build(ctx):
+        if bad(ctx.spec):
+            raise BuildError("patch 3 breaks the build")
+        return StageReport("built")
+    monkeypatch.setattr(pipeline.stages, "STAGES", [("apply", lambda ctx: StageReport("ok")),
+                                                    ("build", build)])
+
+
+def main(results, *extra):
+    return harness.main(["bisect", "kharness-fixture@v2", "--profile", "small",
+                         "--criterion", "build", "--results", str(results), *extra])
+
+
+def breaks(spec):
+    return bool(spec.series) and (spec.upto or 3) >= 3 and spec.skip is None
+
+
+def test_cli_confirmed_bisect_exits_0(results, monkeypatch, capsys):
+    fake_build(monkeypatch, breaks)
+    assert main(results, "--tries", "1", "--confirm", "2") == 0
+    out = capsys.readouterr().out
+    assert "first bad: 3 patches" in out and "confirmation: confirmed" in out
+
+
+def test_cli_unconfirmed_bisect_exits_1(results, monkeypatch, capsys):
+    fake_build(monkeypatch, lambda s: breaks(s) or s.skip == 3)
+    assert main(results, "--tries", "1") == 1
+    assert "first bad (unconfirmed): 3 patches" in capsys.readouterr().out
+
+
+def test_cli_inconclusive_bisect_exits_8(results, monkeypatch, capsys):
+    import pipeline.stages
+    fake_build(monkeypatch, breaks)
+    build = pipeline.stages.STAGES[1]
+
+    def apply(ctx):
+        if ctx.spec.skip is not None:
+            from common.errors import ApplyError
+            raise ApplyError("patch 3 does not apply without patch 2")
+        return StageReport("ok")
+    monkeypatch.setattr(pipeline.stages, "STAGES", [("apply", apply), build])
+    assert main(results, "--tries", "1") == 8
+    assert "first bad (inconclusive): 3 patches" in capsys.readouterr().out
+
+
+def test_cli_flake_rate_runs_the_probabilistic_search(results, monkeypatch, capsys):
+    fake_build(monkeypatch, breaks)
+    assert main(results, "--flake-rate", "0.6", "--confidence", "0.9", "--confirm", "1") == 0
+    out = capsys.readouterr().out
+    assert "flake model: p=0.6" in out and "first bad: 3 patches" in out
+
+
+@pytest.mark.parametrize("flags,msg", [
+    (["--flake-rate", "0.5", "--measure-flakiness", "3"], "not both"),
+    (["--flake-rate", "0.05", "--false-fail-rate", "0.1"], "q < p"),
+    (["--confidence", "1.5"], "--confidence"),
+    (["--max-runs", "0"], "--max-runs")])
+def test_cli_refuses_bad_search_flags(results, flags, msg, capsys):
+    assert main(results, *flags) == 2
+    assert msg in capsys.readouterr().err
