@@ -46,6 +46,7 @@ def register(sub) -> None:
     p.add_argument("--repo", type=Path, required=True,
                    help="a git checkout of the tree (it is bisected in place)")
     _job_args(p)
+    _confirm_arg(p)
     p.set_defaults(func=cmd_bisect_commits)
 
     p = sub.add_parser("bisect-step", help="one `git bisect run` step (exit 0 good, 1 bad, "
@@ -191,9 +192,40 @@ def cmd_bisect_commits(args) -> int:
     step = step_argv(spec, args.criterion, args.tries, out / "steps")
     first, log = bisect_commits(repo, args.good, args.bad, step, runner, out)
     print(log)
-    print(f"first bad commit: {first}" if first else "no first bad commit found")
+    conf = _confirm_commit(args, spec, repo, first, runner, out) if first else None
+    word = "" if conf is None or conf.verdict == "confirmed" else f" ({conf.verdict})"
+    print(f"first bad commit{word}: {first}" if first else "no first bad commit found")
     print(f"bisect log: {out / 'bisect.log'}")
-    return EXIT_PASS if first else EXIT_TESTS_FAILED
+    return bisect_exit(_Found(first), conf)
+
+
+class _Found:
+    def __init__(self, first):
+        self.status = "found" if first else "not-found"
+
+
+def _confirm_commit(args, spec, repo: Path, first: str, runner, out: Path):
+    """Rerun the culprit, its parent and the bad end with it reverted; append the
+    verdict to bisect.log, write bisect.json."""
+    from common.fsutil import write_json
+    from .confirm import Check
+    from .drivers import BisectLog, confirm_commit, judged_once
+    if args.confirm < 1:
+        return None
+    crit = parse_criterion(args.criterion)
+    run, _ = _run_spec(args, "bisect-confirm", criterion=crit)
+    log = BisectLog("")
+
+    def check_for(name: str, expect: str, wt: Path) -> Check:
+        return Check(name, expect, judged_once(crit, run, replace(spec, worktree=str(wt)),
+                                               name, log))
+    conf = confirm_commit(repo, args.bad, first, runner, out, args.confirm, check_for)
+    text = "\n".join(log.lines + conf.lines())
+    with open(out / "bisect.log", "a") as f:
+        f.write("\n" + text + "\n")
+    write_json(out / "bisect.json", {"first_bad": first, "confirmation": conf.to_dict()})
+    print(text)
+    return conf
 
 
 def cmd_bisect_step(args) -> int:

@@ -229,3 +229,40 @@ def bisect_commits(repo: Path, good: str, bad: str, step_argv: list[str], runner
     write_text(out_dir / "bisect.log", blog)
     m = FIRST_BAD.search(text)
     return (m.group(1) if m else None), blog
+
+
+GIT_ID = ["-c", "user.name=kharness", "-c", "user.email=kharness@localhost"]
+
+
+def confirm_commit(repo: Path, bad: str, first: str, runner, out_dir: Path, runs: int,
+                   check_for: Callable[[str, str, Path], Check]) -> Confirmation:
+    """Confirm a bisect-commits culprit in worktrees of `repo`: the culprit (bad), its
+    parent (good) and `bad` with the culprit reverted (good; inconclusive when the
+    revert does not apply). check_for(name, expect, worktree) makes each check."""
+    git = ["git", "-C", str(repo)]
+    base = out_dir / "confirm"
+    made: list[Path] = []
+
+    def worktree(name: str, rev: str) -> Path:
+        wt = base / name
+        runner.run(git + ["worktree", "add", "-f", "--detach", str(wt), rev], timeout=600,
+                   check=True, error=UsageError)
+        made.append(wt)
+        return wt
+    try:
+        checks = [check_for(f"culprit {first[:12]}", BAD, worktree("culprit", first)),
+                  check_for(f"last good {first[:12]}^", GOOD, worktree("last-good", first + "^"))]
+        wt = worktree("revert", bad)
+        name = f"{bad[:12]} with {first[:12]} reverted"
+        rv = runner.run(["git", *GIT_ID, "-C", str(wt), "revert", "--no-edit", first],
+                        timeout=600)
+        if rv.returncode != 0:
+            runner.run(["git", "-C", str(wt), "revert", "--abort"], timeout=60)
+            checks.append(Check(name, GOOD, unavailable=f"git revert of {first[:12]} does "
+                                                        f"not apply on {bad[:12]}"))
+        else:
+            checks.append(check_for(name, GOOD, wt))
+        return confirm(checks, runs)
+    finally:
+        for wt in made:
+            runner.run(git + ["worktree", "remove", "--force", str(wt)], timeout=120)

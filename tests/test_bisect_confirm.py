@@ -230,3 +230,73 @@ def test_cli_flake_rate_runs_the_probabilistic_search(results, monkeypatch, caps
 def test_cli_refuses_bad_search_flags(results, flags, msg, capsys):
     assert main(results, *flags) == 2
     assert msg in capsys.readouterr().err
+
+
+# ---- bisect-commits: the revert on the bad end -------------------------------------
+
+def commits(tmp_path, states):
+    """A repo whose commit k writes `state` = states[k]; returns (repo, shas)."""
+    import subprocess
+    from bisection.drivers import GIT_ID
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "-C", str(repo), "init", "-q"], check=True)
+    shas = []
+    for k, text in enumerate(states):
+        (repo / "state").write_text(text)
+        (repo / f"f{k}").write_text(str(k))
+        subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+        subprocess.run(["git", *GIT_ID, "-C", str(repo), "commit", "-qm", f"c{k}"], check=True)
+        shas.append(subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
+                                   capture_output=True, text=True).stdout.strip())
+    return repo, shas
+
+
+def state_check(name, expect, wt):
+    return Check(name, expect, lambda: ("bad" if (wt / "state").read_text() == "BROKEN"
+                                        else "good", (wt / "state").read_text()))
+
+
+def test_bisect_commits_culprit_confirmed_by_its_revert(tmp_path):
+    from bisection.drivers import confirm_commit
+    from common.proc import Runner
+    # the culprit (2) sets BROKEN; a later commit touches another file only
+    repo, shas = commits(tmp_path, ["fine", "fine", "BROKEN"])
+    (repo / "other").write_text("x")
+    import subprocess
+    from bisection.drivers import GIT_ID
+    subprocess.run(["git", "-C", str(repo), "add", "other"], check=True)
+    subprocess.run(["git", *GIT_ID, "-C", str(repo), "commit", "-qm", "other"], check=True)
+    conf = confirm_commit(repo, "HEAD", shas[2], Runner(), tmp_path / "out", 2, state_check)
+    assert conf.verdict == CONFIRMED, conf.lines()
+    assert conf.checks[2].name.endswith(f"with {shas[2][:12]} reverted")
+    assert not (tmp_path / "out" / "confirm" / "revert").exists()      # removed
+
+
+def test_bisect_commits_revert_that_does_not_apply_is_inconclusive(tmp_path):
+    from bisection.drivers import confirm_commit
+    from common.proc import Runner
+    # commit 3 rewrites `state` again, so reverting the culprit conflicts
+    repo, shas = commits(tmp_path, ["fine", "fine", "BROKEN", "BROKEN again"])
+    conf = confirm_commit(repo, shas[3], shas[2], Runner(), tmp_path / "out", 2,
+                          lambda n, e, wt: state_check(n, e, wt) if "revert" not in n
+                          else pytest.fail("the revert did not apply: nothing to run"))
+    assert conf.verdict == INCONCLUSIVE
+    assert f"git revert of {shas[2][:12]} does not apply on {shas[3][:12]}" in conf.why
+
+
+def test_cli_bisect_commits_confirms_with_a_revert(results, tmp_path, monkeypatch, capsys):
+    import bisection.drivers
+    from pathlib import Path
+    repo, shas = commits(tmp_path, ["fine", "fine", "BROKEN", "BROKEN"])
+    monkeypatch.setattr(bisection.drivers, "bisect_commits",
+                        lambda repo, good, bad, step, runner, out: (shas[2], "git bisect log"))
+    fake_build(monkeypatch, lambda spec: (Path(spec.worktree) / "state").read_text() == "BROKEN")
+    code = harness.main(["bisect-commits", shas[0], shas[3], "--repo", str(repo),
+                         "--profile", "small", "--criterion", "build", "--confirm", "1",
+                         "--results", str(results)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "confirmation: confirmed" in out and f"first bad commit: {shas[2]}" in out
+    doc = json.loads(next(results.rglob("bisect.json")).read_text())
+    assert doc["confirmation"]["verdict"] == "confirmed"
