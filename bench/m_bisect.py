@@ -61,7 +61,7 @@ def bisect_cost(ctx: Context) -> Figure:
     warm = ctx.keep(load_run(harness(ctx.runner, ["run", *job_args(SERIES, *W1)],
                                      ctx.private, ctx.log("bisect-warm-up-W1"))))
     c = harness(ctx.runner, ["bisect", *job_args(SERIES, *W1), "--criterion", CRITERION,
-                             "--tries", "1"], ctx.private, ctx.log("bisect"))
+                             "--tries", "1", "--confirm", "0"], ctx.private, ctx.log("bisect"))
     if c.returncode != 0:
         raise InfraError(f"the bisect found no first bad patch (exit {c.returncode}; "
                          f"log: {c.log})")
