@@ -6,6 +6,7 @@ import pytest
 
 from bisection.criteria import parse_criterion
 from bisection.drivers import bisect_patches
+from bisection.flow import SearchOptions
 from common.progress import Progress
 from common.proc import Runner
 from pipeline.job import JobSpec
@@ -22,10 +23,12 @@ def test_bisect_finds_the_breaking_patch(default_tree, small_kernel, tmp_path):
         return run_job(spec, STAGES, runner, progress, tmp_path / "jobs", run_id="b")
     base = JobSpec(profile="small", suites=["kharness-fixture"])
     crit = parse_criterion("test:kharness-fixture/release_ok")
-    result, cands, summary = bisect_patches("kharness-fixture", "v2", crit, run, base,
-                                            tmp_path, tries=1, good=1)
+    result, cands, summary, _ = bisect_patches("kharness-fixture", "v2", crit, run, base,
+                                               tmp_path, SearchOptions(tries=1, confirm=1),
+                                               good=1)
     assert result.status == "found", summary
     assert cands[result.first_bad].upto == 3
     assert "kbuild: mark the fixture kernel's release as broken" in summary
     assert "release_ok failed" in summary
+    assert "confirmation: confirmed" in summary
     assert (tmp_path / "bisect.log").read_text().count("step ") == len(result.steps)

@@ -10,6 +10,7 @@ import pytest
 import harness
 from bisection.criteria import parse_criterion
 from bisection.drivers import bisect_patches
+from bisection.flow import SearchOptions
 from common.progress import Progress
 from common.proc import Runner
 from pipeline.job import JobSpec
@@ -44,9 +45,9 @@ def test_warning_bisect_without_target_finds_the_patch(default_tree, small_kerne
     def run(spec):
         return run_job(spec, crit.stages(STAGES), runner, progress, tmp_path / "jobs",
                        run_id="w")
-    result, cands, summary = bisect_patches("kharness-fixture", "v3", crit, run,
-                                            JobSpec(profile="small"), tmp_path, tries=1,
-                                            good=2)
+    result, cands, summary, _ = bisect_patches("kharness-fixture", "v3", crit, run,
+                                               JobSpec(profile="small"), tmp_path,
+                                               SearchOptions(tries=1, confirm=1), good=2)
     assert result.status == "found", summary
     assert cands[result.first_bad].upto == 3
     assert "kharness_unused" in summary
