@@ -30,6 +30,16 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)
 
+    p = sub.add_parser("export", help="write a run's results in another format: --kcidb, "
+                                       "a KCIDB JSON document for kci-dev submit")
+    p.add_argument("run", help="a run dir, a job dir, or results/")
+    p.add_argument("--kcidb", action="store_true", required=True,
+                   help="KCIDB JSON (schema v5.3): checkout, builds, tests with log URLs")
+    p.add_argument("--out", help="write the document here (default: standard output)")
+    p.add_argument("--base-url", help="log URLs are this URL plus each file's path in the "
+                                      "run dir (default: file:// URLs)")
+    p.set_defaults(func=cmd_export)
+
 
 def read_lines(path: str) -> list[str]:
     if path == "-":
@@ -105,3 +115,15 @@ def compare_exit_code(results) -> int:
     if any(c.regressed for c in results):
         return EXIT_TESTS_FAILED
     return EXIT_INFRA if any(c.incomplete for c in results) else EXIT_PASS
+
+
+def cmd_export(args) -> int:
+    from common.fsutil import atomic_write
+    from .export import export_run
+    text = json.dumps(export_run(Path(args.run), args.base_url), indent=2) + "\n"
+    if args.out:
+        atomic_write(Path(args.out), text)
+        print(f"kcidb: {args.out}")
+    else:
+        print(text, end="")
+    return EXIT_PASS
