@@ -27,6 +27,7 @@ CLI_MODULES = [
     "results.cli",      # parse, report, compare
     "repro.cli",        # repro
     "bisection.cli",      # bisect, bisect-commits, revisions
+    "review.cli",       # b4-check
 ]
 
 

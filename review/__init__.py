@@ -1,0 +1,1 @@
+"""Review integrations: the b4 review check command."""
