@@ -3,12 +3,13 @@ ccache, progress, warnings against a base build."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.errors import BuildError, InfraError, InputError
+from common.errors import BuildError, InfraError, InputError, UsageError
 from common.fsutil import atomic_write, cache_dir, read_json, write_json
 
 from . import cache, srcsync, warnrecord
@@ -78,11 +79,44 @@ def make_flags(req: BuildRequest, tc: Toolchain) -> list[str]:
     return flags + list(req.make_flags)
 
 
+CCACHE_REMOTE_VAR = "KHARNESS_CCACHE_REMOTE"
+# ccache 4.7's remote storage backends (CCACHE_REMOTE_STORAGE): redis://HOST:PORT,
+# redis+unix:/PATH, http://HOST/PATH, file:/PATH (optionally followed by |attr=value)
+CCACHE_REMOTE_SCHEMES = ("redis://", "redis+unix:", "http://", "file:")
+
+
+def check_ccache_remote(url: str, where: str = CCACHE_REMOTE_VAR) -> str:
+    if not url.startswith(CCACHE_REMOTE_SCHEMES) or len(url.split(":", 1)[1]) < 2:
+        raise UsageError(f"bad ccache remote '{url}' (from {where}): expected one of "
+                         f"{', '.join(s + '...' for s in CCACHE_REMOTE_SCHEMES)}, "
+                         f"e.g. redis://127.0.0.1:6379")
+    return url
+
+
+def ccache_remote() -> str | None:
+    """The shared compiler cache every compile uses (KHARNESS_CCACHE_REMOTE, set by
+    --ccache-remote). A machine-level setting: it never enters a build key."""
+    url = os.environ.get(CCACHE_REMOTE_VAR) or None
+    return check_ccache_remote(url) if url else None
+
+
+def redact_remote(url: str | None) -> str | None:
+    """The remote as recorded in manifests: a password in it is replaced."""
+    if not url:
+        return None
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
 def build_env(tree: Path, ccache: bool) -> dict[str, str]:
     env = dict(FIXED_ENV)
     if ccache:
         env.update({"CCACHE_DIR": str(cache_dir() / "ccache"), "CCACHE_BASEDIR": str(tree),
                     "CCACHE_NOHASHDIR": "true"})
+    remote = ccache_remote()
+    if remote:
+        # passed to every compile (the selftests build too): a ccache anywhere below
+        # make reads and fills the shared cache
+        env["CCACHE_REMOTE_STORAGE"] = remote
     return env
 
 
@@ -208,7 +242,8 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
         write_json(wjson, [w.to_dict() for w in warnrecord.full_set(record, obj)])
         return cache.store(key, _artifact_files(req, obj, log, wjson),
                            {"modules": mods} if mods else None,
-                           {"family": fam.name, "tree": str(req.tree)})
+                           {"family": fam.name, "tree": str(req.tree),
+                            "ccache_remote": redact_remote(env.get("CCACHE_REMOTE_STORAGE"))})
 
 
 def _open_record(req: BuildRequest, tc: Toolchain, obj: Path, progress) -> warnrecord.Record:

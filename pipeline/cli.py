@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.errors import EXIT_PASS
+from common.errors import EXIT_PASS, UsageError
 from common.progress import Progress
 from common.proc import Runner
 from results.store import default_root, new_run_id
 
 from .job import add_job_args, spec_from_args
-from .matrix import load_matrix_jobs, parse_shard, shard
+from .matrix import load_matrix_jobs
 
 
 def register(sub) -> None:
@@ -17,11 +17,24 @@ def register(sub) -> None:
     add_job_args(p)
     p.add_argument("--check", action="store_true",
                    help="check every input and print the resolved job; build nothing")
+    _ccache_remote_arg(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("matrix", help="run the jobs of a matrix file, sharing builds")
     p.add_argument("file", type=Path)
-    p.add_argument("--shard", help="I/N: run only shard I of N (job j goes to j mod N + 1)")
+    p.add_argument("--shard", help="I/N: run only shard I of N (1-based; base jobs first, "
+                   "job k of that order goes to shard k mod N + 1); 'auto': shard "
+                   "JOB_COMPLETION_INDEX+1 of --shards N (a Kubernetes Indexed Job)")
+    p.add_argument("--shards", type=int, default=None,
+                   help="the number of shards (--plan, --shard auto; default for --plan: "
+                        "one per job; --shard auto also reads KHARNESS_SHARDS)")
+    p.add_argument("--plan", action="store_true",
+                   help="print the shard plan (shards, jobs, build-key inputs, CI cache "
+                        "keys) for a CI engine; build nothing")
+    p.add_argument("--format", choices=("json", "github", "k8s"), default="json",
+                   help="--plan output: json (all of it), github (the matrix 'include' "
+                        "for fromJSON), k8s (an Indexed Job's completions)")
+    _ccache_remote_arg(p)
     p.add_argument("--jobs", type=int, default=1, help="VMs in parallel (builds stay serial)")
     p.add_argument("--results", type=Path, default=None)
     p.add_argument("--no-compare-base", dest="compare_base", action="store_false",
@@ -51,8 +64,28 @@ def plan_lines(plans) -> str:
     return "\n".join(out)
 
 
+def _ccache_remote_arg(p) -> None:
+    p.add_argument("--ccache-remote", metavar="URL", default=None,
+                   help="a ccache remote storage shared between machines (ccache 4.7: "
+                        "redis://HOST:PORT, http://..., file:/PATH) for every compile; "
+                        "default: $KHARNESS_CCACHE_REMOTE. Never part of a build key")
+
+
+def _set_ccache_remote(args) -> str | None:
+    """--ccache-remote is a machine-level setting: it goes into the environment every
+    compile gets (kbuild.build.build_env), not into the job spec or its build key."""
+    import os
+
+    from kbuild.build import CCACHE_REMOTE_VAR, ccache_remote, check_ccache_remote
+    if args.ccache_remote:
+        os.environ[CCACHE_REMOTE_VAR] = check_ccache_remote(args.ccache_remote,
+                                                            "--ccache-remote")
+    return ccache_remote()
+
+
 def cmd_run(args) -> int:
     from .check import check_job
+    _set_ccache_remote(args)
     from .run import run_job
     from .stages import STAGES
     plan = check_job(spec_from_args(args))
@@ -69,22 +102,40 @@ def cmd_run(args) -> int:
 
 
 def cmd_matrix(args) -> int:
+    from kbuild.build import redact_remote
+
     from .check import check_jobs
     from .multi import run_matrix
+    from .plan import parse_shard, plan_id, render, shards
     jobs = load_matrix_jobs(args.file)
-    if args.shard:
-        i, n = parse_shard(args.shard)
-        jobs = shard(jobs, i, n)
     plans = check_jobs([s for s, _ in jobs], [w for _, w in jobs])
+    if args.plan:
+        if args.shard:
+            raise UsageError("--plan prints every shard; leave out --shard")
+        print(render(plans, args.shards or len(plans), str(args.file), args.format))
+        return EXIT_PASS
+    meta = {}
+    if args.shard:
+        i, n = parse_shard(args.shard, args.shards)
+        sh = shards(plans, n)[i - 1]
+        meta["plan"] = {"id": plan_id(plans, n), "shard": sh.label, "index": sh.index,
+                        "shards": n, "matrix": str(args.file),
+                        "jobs": [p.spec.label() for p in sh.jobs]}
+        plans = list(sh.jobs)
+    elif args.shards is not None:
+        raise UsageError("--shards goes with --plan or --shard")
     if args.check:
         print(plan_lines(plans))
         print(f"check: ok ({len(plans)} jobs)")
         return EXIT_PASS
+    remote = _set_ccache_remote(args)
+    if remote:
+        meta["ccache_remote"] = redact_remote(remote)
     root = args.results or default_root()
-    run_id = new_run_id(args.file.stem + (f"-shard{args.shard.replace('/', 'of')}"
+    run_id = new_run_id(args.file.stem + (f"-shard{meta['plan']['shard'].replace('/', 'of')}"
                                           if args.shard else ""))
     return run_matrix(plans, root, run_id, Runner(verbose=args.verbose), Progress(),
-                      jobs=args.jobs, compare_base=args.compare_base)
+                      jobs=args.jobs, compare_base=args.compare_base, meta=meta)
 
 
 def cmd_merge(args) -> int:

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
-from common.fsutil import write_json
+from common.fsutil import read_json, write_json
 from results import junit
 from results.compare import compare_jobs, format_comparison
 from results.report import render_html, splat_notes, suite_tree, text_table
@@ -36,18 +36,23 @@ class MatrixRun:
     as soon as its last stage ends, and the combined outputs are rewritten then."""
 
     def __init__(self, plans: list[JobPlan], root: Path, run_id: str, progress,
-                 compare_base: bool):
+                 compare_base: bool, meta: dict | None = None):
         self.plans, self.run_dir, self.progress = plans, Path(root) / run_id, progress
         self.root, self.run_id, self.compare_base = root, run_id, compare_base
         self.open: dict[int, JobContext] = {}
         self.done: dict[int, JobOutcome] = {}
         self.base_warnings: dict[tuple, list] = {}
         self.lock = threading.Lock()
+        self.meta = dict(meta or {})       # run.json extras: the shard plan, ccache remote
 
     def start(self, i: int, runner) -> JobContext:
         ctx = open_job(self.plans[i], runner, self.progress, self.root, self.run_id)
         self.open[i] = ctx
         ctx.base_warnings = self.base_warnings.get(_warn_key(ctx.spec))
+        if self.meta.get("ccache_remote"):
+            ctx.facts["ccache"] = {"remote": self.meta["ccache_remote"]}
+        if self.meta.get("plan"):
+            ctx.facts["shard"] = {k: self.meta["plan"][k] for k in ("id", "shard")}
         return ctx
 
     def built(self, ctx: JobContext) -> None:
@@ -72,12 +77,13 @@ class MatrixRun:
         text = matrix_table(summaries)
         comparisons = compare_with_base([o.spec for o in outs], summaries) \
             if self.compare_base else []
-        write_combined(self.run_dir, summaries, text, comparisons)
+        write_combined(self.run_dir, summaries, text, comparisons,
+                       [o.spec for o in outs], self.meta)
         return text, comparisons
 
 
 def run_matrix(plans: list[JobPlan], root: Path, run_id: str, runner, progress, jobs: int = 1,
-               compare_base: bool = True, stages=None) -> int:
+               compare_base: bool = True, stages=None, meta: dict | None = None) -> int:
     """Builds run one at a time (they share build dirs and caches). Each job's
     boot and tests start as soon as its build is done: in turn with `jobs` 1, on
     a pool of `jobs` VMs otherwise. Each job is closed when its tests end; Ctrl-C
@@ -85,7 +91,7 @@ def run_matrix(plans: list[JobPlan], root: Path, run_id: str, runner, progress, 
     if stages is None:
         from .stages import STAGES as stages
     build_part, vm_part = _split(stages)
-    run = MatrixRun(plans, root, run_id, progress, compare_base)
+    run = MatrixRun(plans, root, run_id, progress, compare_base, meta)
     pool = cf.ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
     futs = []
 
@@ -141,16 +147,27 @@ def matrix_table(jobs: list[JobSummary]) -> str:
 
 def compare_with_base(specs: list[JobSpec], jobs: list[JobSummary]):
     """Each series job against the base job of the same profile and toolchain."""
-    base = {(s.profile, s.toolchain): j for s, j in zip(specs, jobs) if s.base_only}
+    return _compare_groups([_group(s) for s in specs], jobs)
+
+
+def _group(spec: JobSpec) -> dict:
+    """What run.json records of a job so that merge can compare across shards."""
+    return {"base": spec.base_only, "profile": spec.profile, "toolchain": spec.toolchain}
+
+
+def _compare_groups(groups: list[dict], jobs: list[JobSummary]):
+    base = {(g["profile"], g["toolchain"]): j for g, j in zip(groups, jobs) if g["base"]}
     out = []
-    for s, j in zip(specs, jobs):
-        b = base.get((s.profile, s.toolchain))
-        if not s.base_only and b is not None:
+    for g, j in zip(groups, jobs):
+        b = base.get((g["profile"], g["toolchain"]))
+        if not g["base"] and b is not None:
             out.append(compare_jobs(b, j))
     return out
 
 
-def write_combined(run_dir: Path, jobs: list[JobSummary], table: str, comparisons) -> None:
+def write_combined(run_dir: Path, jobs: list[JobSummary], table: str, comparisons,
+                   specs: list[JobSpec] | None = None, meta: dict | None = None,
+                   groups: list[dict] | None = None) -> None:
     from results.ktap import emit_ktap
     from results.model import TestResult
     from results.compare import worst
@@ -164,26 +181,93 @@ def write_combined(run_dir: Path, jobs: list[JobSummary], table: str, comparison
     extra = table + "".join("\n\n" + format_comparison(c) for c in comparisons)
     write_text(run_dir / "report.html", render_html(jobs, f"kharness matrix {run_dir.name}",
                                                     extra))
-    write_json(run_dir / "run.json", {"jobs": [{"job": j.job, "exit_code": j.exit_code,
-                                                "state": j.state} for j in jobs],
-                                      "comparisons": [c.to_dict() for c in comparisons]})
+    if groups is None:
+        groups = [_group(s) for s in specs] if specs is not None else [{} for _ in jobs]
+    write_json(run_dir / "run.json", {
+        **(meta or {}),
+        "jobs": [{"job": j.job, "exit_code": j.exit_code, "state": j.state, **g}
+                 for j, g in zip(jobs, groups)],
+        "comparisons": [c.to_dict() for c in comparisons]})
     write_text(run_dir / "summary.txt", table + "\n")
 
 
 def merge_runs(dirs: list[Path], out: Path) -> int:
-    """Join the jobs of several (shard) run dirs into one combined report in `out`."""
+    """Join the jobs of several (shard) run dirs into one combined report in `out`:
+    every job, the comparisons of each series job with its base job (whichever
+    shard ran it), the combined KTAP, JUnit and HTML. Shards that carry a plan
+    (run.json "plan") must all be of one plan, each exactly once, none missing."""
+    runs = [_load_run(Path(d)) for d in dirs]
+    plan = _check_shards(runs)
     jobs: list[JobSummary] = []
-    seen = set()
-    for d in dirs:
+    groups: list[dict] = []
+    seen: dict[str, Path] = {}
+    for d, info in runs:
+        recorded = {r.get("job"): r for r in info.get("jobs", [])}
         for p in find_jobs(d):
             j = load_job(p)
             if j.job in seen:
-                raise InputError(f"job {j.job} appears in more than one shard", path=str(p))
-            seen.add(j.job)
+                raise InputError(f"job {j.job} appears in more than one shard "
+                                 f"(also in {seen[j.job]})", path=str(p / "summary.json"),
+                                 line=1)
+            seen[j.job] = p
             jobs.append(j)
+            groups.append({k: recorded.get(j.job, {}).get(k)
+                           for k in ("base", "profile", "toolchain")})
     if not jobs:
         raise InputError("no job results in the given dirs", path=str(dirs[0]))
+    comparisons = _compare_groups(groups, jobs) if all(g["base"] is not None
+                                                       for g in groups) else []
     table = matrix_table(jobs)
-    write_combined(Path(out), jobs, table, [])
+    meta = {"merged": [str(d) for d in dirs]}
+    if plan is not None:
+        meta["plan"] = {"id": plan["id"], "shards": plan["shards"], "matrix": plan.get("matrix")}
+    write_combined(Path(out), jobs, table, comparisons, meta=meta, groups=groups)
     print(table)
-    return _exit_code([j.exit_code if j.exit_code is not None else EXIT_INFRA for j in jobs])
+    for c in comparisons:
+        print(format_comparison(c, most=20))
+    codes = [j.exit_code if j.exit_code is not None else EXIT_INFRA for j in jobs]
+    if any(c.regressed for c in comparisons):
+        codes.append(EXIT_TESTS_FAILED)
+    return _exit_code(codes)
+
+
+def _load_run(d: Path) -> tuple[Path, dict]:
+    if not d.is_dir():
+        raise InputError("no such shard results directory", path=str(d))
+    f = d / "run.json"
+    if not f.is_file():
+        return d, {}
+    try:
+        return d, read_json(f)
+    except ValueError as e:
+        raise InputError(f"unreadable run.json: {e}", path=str(f), line=1) from e
+
+
+def _check_shards(runs: list[tuple[Path, dict]]) -> dict | None:
+    """The plan all shards share, or None when none carries one (plain runs)."""
+    planned = [(d, info["plan"]) for d, info in runs if info.get("plan")]
+    if not planned:
+        return None
+    if len(planned) != len(runs):
+        d = next(d for d, info in runs if not info.get("plan"))
+        raise InputError("not a shard of a plan (its run.json has no plan id); merge the "
+                         "shards of one `matrix --shard` plan only", path=str(d / "run.json"),
+                         line=1)
+    first_dir, first = planned[0]
+    by_index: dict[int, Path] = {}
+    for d, p in planned:
+        if p["id"] != first["id"] or p["shards"] != first["shards"]:
+            raise InputError(f"shard {p['shard']} is from another plan: plan {p['id']} of "
+                             f"{p['shards']} shard(s), but {first_dir} is plan {first['id']} "
+                             f"of {first['shards']}", path=str(d / "run.json"), line=1)
+        if p["index"] in by_index:
+            raise InputError(f"duplicate shard {p['shard']}: also in {by_index[p['index']]}",
+                             path=str(d / "run.json"), line=1)
+        by_index[p["index"]] = d
+    missing = [f"{i + 1}/{first['shards']}" for i in range(first["shards"])
+               if i not in by_index]
+    if missing:
+        raise InputError(f"missing shard(s) {', '.join(missing)} of plan {first['id']} "
+                         f"({len(by_index)} of {first['shards']} given)",
+                         path=str(first_dir / "run.json"), line=1)
+    return first
