@@ -35,6 +35,21 @@ def register(subparsers) -> None:
     p.add_argument("--results", type=Path, default=None)
     p.set_defaults(func=run)
 
+    p = subparsers.add_parser(
+        "cache", help="move finished builds between machines by key (export, import)",
+        description="A CI cache or artifact step carries an exported build to another "
+                    "machine; an import checks every file against the export's manifest "
+                    "and the build's key before the cache uses it.")
+    sub = p.add_subparsers(dest="cache_command", metavar="ACTION")
+    sub.required = True
+    e = sub.add_parser("export", help="copy the finished build KEY to DIR/KEY")
+    e.add_argument("key", help="a build key (or a unique prefix of 8+ characters)")
+    e.add_argument("dir", type=Path)
+    e.set_defaults(func=cmd_cache_export)
+    i = sub.add_parser("import", help="check and store the exported builds in DIR")
+    i.add_argument("dir", type=Path, help="an exported build dir, or a dir of them")
+    i.set_defaults(func=cmd_cache_import)
+
 
 def run(args) -> int:
     req = BuildRequest(tree=args.tree, config=args.config, results_dir=args.results,
@@ -49,4 +64,18 @@ def run(args) -> int:
     print(f"warnings: {len(res.warnings)} ({len(res.new_warnings)} new)")
     for w in res.new_warnings:
         print(">> " + w.text())
+    return 0
+
+
+def cmd_cache_export(args) -> int:
+    from .cache import export_build
+    out = export_build(args.key, args.dir)
+    print(f"exported: {out.name}\n{out}")
+    return 0
+
+
+def cmd_cache_import(args) -> int:
+    from .cache import artifacts_root, import_builds
+    for key in import_builds(args.dir):
+        print(f"imported: {key} -> {artifacts_root() / key}")
     return 0
