@@ -22,6 +22,7 @@ from common.errors import ParseError, UsageError
 
 from .kselftest import parse_kselftest
 from .ktap import PLAN, RESULT, VERSION, parse_ktap, strip_kmsg
+from .limits import bounded
 from .model import ParsedLog, Status, TestResult
 from .splat import attach_splats, find_splats
 from .test_progs import SUB, SUMMARY, TEST, parse_test_progs, parse_test_progs_json
@@ -92,7 +93,7 @@ def parse_as(fmt: str, lines: list[str], name: str | None = None) -> ParsedLog:
     else:
         parsed = {"ktap": parse_ktap, "kselftest": parse_kselftest,
                   "test_progs": parse_test_progs}[fmt](lines, name=name)
-    parsed.splats = find_splats(lines)
+    parsed.splats = find_splats(bounded(lines, [])[0])
     if parsed.tests and parsed.splats:
         attach_splats(parsed.splats, running_markers(parsed))
         loose = sum(s.test is None for s in parsed.splats)

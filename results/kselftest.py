@@ -23,6 +23,7 @@ import re
 from common.errors import ParseError
 
 from .ktap import PLAN, RESULT, VERSION, parse_ktap, result_status, split_description
+from .limits import MAX_TESTS, MissingBudget, bounded
 from .model import ParsedLog, Status, TestResult
 
 HEADER = re.compile(r"^# selftests: (\S+?): (\S+)\s*$")
@@ -72,6 +73,7 @@ class _State:
         self.current: str | None = None   # DIR:TEST of the running program
         self.current_line: int | None = None
         self.seen = False
+        self.count = 0                    # results and unfinished programs
 
     @property
     def block(self) -> _Collection:
@@ -93,6 +95,7 @@ def _result(st: _State, n: int, m: re.Match) -> None:
     log = [x for x in st.log if x.strip()]
     st.block.tests.append(TestResult(label, status, num, reason, log=log,
                                      subtests=_inner(st.out, st.notes, label), line=n))
+    st.count += 1
     st.reset()
 
 
@@ -143,32 +146,45 @@ def _unfinished(st: _State) -> None:
 
 def _fill_plan(st: _State) -> bool:
     """Add MISSING entries for planned numbers never reported; True if any."""
-    short = False
+    short, budget = False, MissingBudget(st.notes)
     for b in st.blocks:
         if b.plan is None or len(b.tests) >= b.plan:
             continue
         short = True
         have = {t.number for t in b.tests}
         prefix = f"{b.dir}:" if b.dir else ""
-        for k in range(1, b.plan + 1):
-            if k not in have and len(b.tests) < b.plan:
+        left, k = budget.take(b.plan, len(b.tests)), 0
+        while left > 0:
+            k += 1
+            if k not in have:
                 b.tests.append(TestResult(f"{prefix}test {k}", Status.MISSING, k,
                                           "planned but never reported"))
+                left -= 1
         st.notes.append(f"plan promised {b.plan} tests, the log reported "
                         f"{len(have)}")
     return short
+
+
+def _read(st: _State, lines: list[str]) -> bool:
+    """Read the lines; True if MAX_TESTS results stopped the read (noted)."""
+    for n, raw in enumerate(lines, 1):
+        _line(st, n, raw.rstrip("\r\n"))
+        if st.count >= MAX_TESTS or len(st.blocks) > MAX_TESTS:
+            st.notes.append(f"line {n}: {MAX_TESTS} results read: the rest of the log "
+                            "is not read")
+            return True
+    return False
 
 
 def parse_kselftest(lines: list[str], name: str | None = None) -> ParsedLog:
     """Parse run_kselftest.sh output. Raises ParseError (line 1) when there is no
     runner header, plan or result at all."""
     st = _State()
-    for n, raw in enumerate(lines, 1):
-        _line(st, n, raw.rstrip("\r\n"))
+    lines, cut = bounded(list(lines), st.notes)
+    complete = not (cut or _read(st, lines))
     if not st.seen:
         raise ParseError("no kselftest runner output found (no '# selftests:' header, "
                          "plan or result)", path=name, line=1)
-    complete = True
     if st.current is not None:
         _unfinished(st)
         complete = False

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 from common.errors import ParseError
 
+from .limits import MAX_DEPTH, MAX_TESTS, MissingBudget, bounded
 from .model import ParsedLog, Status, TestResult
 
 VERSION = re.compile(r"^(?:KTAP version \d+|TAP version \d+)\s*$")
@@ -128,10 +129,19 @@ class _Parser:
         self.yaml_indent: int | None = None
         self.last: TestResult | None = None
         self.pending_name: str | None = None   # TAP14 "# Subtest:" at the parent level
+        self.stopped: str | None = None        # the cap that stopped the parse
+        self.count = 0                         # results read
+        self.budget = MissingBudget(self.notes)
 
     def run(self) -> ParsedLog:
-        for n, raw in enumerate(self.lines, 1):
+        lines, cut = bounded(self.lines, self.notes)
+        self.complete = not cut
+        for n, raw in enumerate(lines, 1):
             self.line(n, raw.rstrip("\r\n"))
+            if self.stopped:
+                self.complete = False
+                self.notes.append(f"line {n}: {self.stopped}: the rest of the log is not read")
+                break
         self.finish()
         return ParsedLog("ktap", self.stack[0].tests, unknown=self.unknown,
                          complete=self.complete, notes=self.notes)
@@ -179,6 +189,8 @@ class _Parser:
         return self.stack[0]
 
     def _push(self, ind: int) -> _Frame:
+        if len(self.stack) > MAX_DEPTH:
+            self.stopped = f"nested more than {MAX_DEPTH} levels deep"
         fr = _Frame(indent=ind, name=self.pending_name, tap=self.stack[-1].tap)
         self.pending_name = None
         self.stack.append(fr)
@@ -258,6 +270,9 @@ class _Parser:
         fr.log = []
         fr.tests.append(t)
         self.last = t
+        self.count += 1
+        if self.count >= MAX_TESTS:
+            self.stopped = f"{MAX_TESTS} results read"
 
     def _bail(self, n: int, why: str) -> None:
         self.complete = False
@@ -268,10 +283,14 @@ class _Parser:
             return
         self.complete = False
         have = {t.number for t in fr.tests}
-        for k in range(1, fr.plan + 1):
-            if k not in have and len(fr.tests) < fr.plan:
+        left = self.budget.take(fr.plan, len(fr.tests))
+        k = 0
+        while left > 0:
+            k += 1
+            if k not in have:
                 fr.tests.append(TestResult(f"test {k}", Status.MISSING, k,
                                            "planned but never reported"))
+                left -= 1
 
     def finish(self) -> None:
         carried = self._close_deeper(-1)

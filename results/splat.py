@@ -18,6 +18,7 @@ splat appeared, from `(line, test)` markers meaning "test ran from this line on"
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 
@@ -267,10 +268,10 @@ def attach_splats(splats: list[Splat], markers: list[tuple[int, str]]) -> None:
     line; markers mean "this test was running from this line on" (an empty
     test name: nothing was running)."""
     ordered = sorted(markers, key=lambda m: m[0])
+    starts = [line for line, _ in ordered]
     for s in splats:
         if s.line is None:
             continue
-        for line, test in ordered:
-            if line > s.line:
-                break
-            s.test = test or None
+        i = bisect.bisect_right(starts, s.line)
+        if i:
+            s.test = ordered[i - 1][1] or None

@@ -31,6 +31,7 @@ import re
 
 from common.errors import ParseError
 
+from .limits import MAX_TESTS, bounded
 from .model import ParsedLog, Status, TestResult
 
 TEST = re.compile(r"^#(\d+)\s+([^\s/:][^:]*?):(OK|FAIL|SKIP)(?: \(SKIP: (\d+)/(\d+)\))?\s*$")
@@ -57,6 +58,7 @@ class _State:
         self.killed: dict[str, str] = {}  # "test[/sub]" -> WATCHDOG line
         self.notes: list[str] = []
         self.sink: TestResult | None = None  # crashed test collecting its stack trace
+        self.results = 0                  # test and subtest result lines read
 
 
 def _sub(st: _State, n: int, m: re.Match) -> None:
@@ -129,6 +131,7 @@ def _line(st: _State, n: int, text: str) -> None:
         m = rx.match(text)
         if m:
             st.sink = None
+            st.results += 1
             fn(st, n, m)
             return
     m = SUMMARY.match(text)
@@ -174,18 +177,29 @@ def _apply_watchdog(st: _State) -> None:
         t.status, t.reason = Status.TIMEOUT, text
 
 
+def _read(st: _State, lines: list[str]) -> bool:
+    """Read the lines; True if MAX_TESTS result lines stopped the read (noted)."""
+    for n, raw in enumerate(lines, 1):
+        _line(st, n, raw.rstrip("\r\n"))
+        if st.results >= MAX_TESTS:
+            st.notes.append(f"line {n}: {MAX_TESTS} results read: the rest of the log "
+                            "is not read")
+            return True
+    return False
+
+
 def parse_test_progs(lines: list[str], name: str | None = None) -> ParsedLog:
     """Parse test_progs text output. Raises ParseError (line 1) when the log has
     no result line and no Summary at all."""
     st = _State()
-    for n, raw in enumerate(lines, 1):
-        _line(st, n, raw.rstrip("\r\n"))
+    lines, cut = bounded(list(lines), st.notes)
+    cut = _read(st, lines) or cut
     if not st.tests and not st.subs and not st.running and st.summary is None:
         raise ParseError("no test_progs result line ('#N name:OK') or Summary found",
                          path=name, line=1)
     _unfinished(st)
     _apply_watchdog(st)
-    parsed = ParsedLog("test_progs", st.tests, notes=st.notes)
+    parsed = ParsedLog("test_progs", st.tests, notes=st.notes, complete=not cut)
     if any(t.status == Status.MISSING for t in st.tests):
         parsed.complete = False
     if st.summary is None:
