@@ -76,7 +76,8 @@ def cmd_report(args) -> int:
     print(text_report(jobs), end="")
     root = Path(args.run)
     if len(jobs) > 1:
-        (root / "report.html").write_text(render_html(jobs, title=f"kharness: {root.name}"))
+        (root / "report.html").write_text(render_html(jobs, title=f"kharness: {root.name}",
+                                                      where=root))
         print(f"report: {root / 'report.html'}")
     else:
         print(f"report: {jobs[0].path / 'report.html'}")

@@ -19,6 +19,7 @@ from common.fsutil import read_json
 from common.stage import StageStatus
 
 from .model import Status
+from .report import raw_log_for
 from .store import JobSummary, find_jobs, load_job
 from .verdicts import job_verdicts
 
@@ -130,7 +131,8 @@ def _checkout(job: JobSummary, man: dict, urls: Urls) -> dict:
     own = sorted(f for f in pdir.glob("*.patch") if "-fixup-" not in f.name) \
         if pdir.is_dir() else []
     if patches and len(own) == len(patches):
-        out["patchset_files"] = [{"name": f.name, "url": urls.of(job.path, str(f.relative_to(job.path)))}
+        out["patchset_files"] = [{"name": f.name,
+                                  "url": urls.of(job.path, str(f.relative_to(job.path)))}
                                  for f in own]
     log = urls.of(job.path, _first(job.path, "logs/apply.log"))
     if log:
@@ -184,7 +186,6 @@ def _tests(job: JobSummary, man: dict, build_id: str, urls: Urls) -> list[dict]:
     env = {"comment": f"virtme-ng/QEMU guest ({accel or 'accel unknown'})",
            "misc": {"accel": accel, "qemu": man.get("versions", {}).get("qemu"),
                     "host": man.get("host", {}).get("host")}}
-    raw = {rec.name: rec.raw for rec in job.suites}
     console = urls.of(job.path, "console.log")
     dmesg = urls.of(job.path, "dmesg.txt")
     tests = []
@@ -197,12 +198,12 @@ def _tests(job: JobSummary, man: dict, build_id: str, urls: Urls) -> list[dict]:
             t["log_url"] = console
         tests.append(t)
     for v in job_verdicts(job):
-        suite = v.path.split("/", 1)[0]
         t = {"id": f"{build_id}:{v.path}", "build_id": build_id, "origin": ORIGIN,
              "path": kcidb_path(v.path), "status": TEST_STATUS[v.status],
              "environment": env, "misc": {"harness_status": v.status.value,
                                           "harness_path": v.path}}
-        log = urls.of(job.path, raw.get(suite)) or (dmesg if v.splat is not None else None)
+        log = (dmesg if v.splat is not None else None) or urls.of(job.path,
+                                                                 raw_log_for(job, v.path))
         if log:
             t["log_url"] = log
         if v.duration is not None:

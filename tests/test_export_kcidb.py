@@ -71,6 +71,10 @@ def test_parent_failure_and_splat_are_failures():
     assert by_path["test_progs/d_path/basic"]["status"] == "FAIL"
     splat = next(t for p, t in by_path.items() if "/splat-" in p)
     assert splat["status"] == "FAIL" and "circular locking" in splat["log_excerpt"]
+    assert _file_of(splat["log_url"]).name == "dmesg.txt"
+    assert _file_of(by_path["test_progs/d_path/basic"]["log_url"]).name == "003-d_path.log"
+    assert _file_of(by_path["test_progs/task_local_storage"]["log_url"]).name == \
+        "002-task_local_storage.log"
     assert by_path["test_progs/align/mov"]["status"] == "PASS"
 
 
@@ -112,3 +116,19 @@ def test_cli_export_writes_valid_document(tmp_path, capsys):
     LATEST.validate_exactly(json.loads(out.read_text()))
     assert harness.main(["export", "--kcidb", str(tmp_path / "nothing")]) == 2
     assert "no such results directory" in capsys.readouterr().err
+
+
+def test_patchset_files_from_reproduce_dir(tmp_path):
+    job = tmp_path / "job"
+    shutil.copytree(RUNS / "fixture-v2-upto3", job)
+    pdir = job / "reproduce" / "patches"
+    pdir.mkdir(parents=True)
+    names = ["0001-fixup-selftests-bpf.patch", "0002-selftests-kharness.patch",
+             "0003-kbuild-tag.patch", "0004-kbuild-mark.patch"]
+    for n in names:
+        (pdir / n).write_text("patch\n")
+    doc = export_run(job)
+    LATEST.validate_exactly(doc)
+    files = doc["checkouts"][0]["patchset_files"]
+    assert [f["name"] for f in files] == names[1:]     # the series' own, not the fix-up
+    assert all(_file_of(f["url"]).is_file() for f in files)
