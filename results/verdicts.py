@@ -7,6 +7,10 @@ of its subtests is (test_progs prints such a test when it fails after its
 subtests passed, e.g. in cleanup). A parent whose subtests failed is counted
 through them, so every failure counts once.
 
+A suite whose log gave no result, or was incomplete (truncated, bailed out,
+cut at a parser cap) while none of its tests is bad, gives an ERROR verdict
+`<suite>/results`: it never passes.
+
 Each splat gives one verdict: FAIL for a new splat, XFAIL for one the tree's
 splat list knows (reported, but it does not fail the job).
 """
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from .store import JobSummary, SuiteRecord
 
 JOB_SPLATS = "splats"   # the pseudo-suite of splats found outside any suite
+SUITE_LOG = "results"   # the pseudo-test of a suite whose log gave no or partial results
 
 
 def group_durations(rec: "SuiteRecord") -> dict[str, float]:
@@ -33,6 +38,17 @@ def group_durations(rec: "SuiteRecord") -> dict[str, float]:
     return out
 
 
+def log_verdict(rec: "SuiteRecord", verdicts: list[Verdict]) -> Verdict | None:
+    """An ERROR verdict `<suite>/results` for a suite whose log gave no result,
+    or was incomplete while none of its tests is bad: such a suite never passes."""
+    if rec.parsed.tests and (rec.parsed.complete or any(v.status.is_bad for v in verdicts)):
+        return None
+    why = "no results" if not rec.parsed.tests else "incomplete log"
+    notes = "; ".join(rec.parsed.notes[-3:])
+    return Verdict(f"{rec.name}/{SUITE_LOG}", Status.ERROR, list(rec.parsed.notes),
+                   f"{why}: {notes}" if notes else why)
+
+
 def suite_verdicts(rec: "SuiteRecord") -> list[Verdict]:
     verdicts = test_verdicts(rec.parsed.tests, rec.name)
     measured = group_durations(rec)
@@ -40,7 +56,8 @@ def suite_verdicts(rec: "SuiteRecord") -> list[Verdict]:
         top = v.path[len(rec.name) + 1:]
         if v.duration is None and top in measured:
             v.duration = measured[top]
-    return verdicts
+    bad_log = log_verdict(rec, verdicts)
+    return verdicts + ([bad_log] if bad_log else [])
 
 
 def splat_suite(job: "JobSummary", sp: Splat) -> str:
