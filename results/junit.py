@@ -12,6 +12,7 @@ neither has no `time`.
 """
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from .model import Status
@@ -114,11 +115,23 @@ def job_elements(job: JobSummary, prefix: str = "") -> list[ET.Element]:
     return out
 
 
+# What XML 1.0 cannot hold: C0 controls but tab, LF and CR; lone surrogates; U+FFFE/F.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with every character XML 1.0 cannot hold written as `\\xNN` or
+    `\\uNNNN` (guest output may carry NUL, ESC or undecodable bytes)."""
+    return NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", text)
+
+
 def _document(elements: list[ET.Element]) -> str:
     root = ET.Element("testsuites")
     root.extend(elements)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + \
+        xml_safe(ET.tostring(root, encoding="unicode")) + "\n"
 
 
 def render_jobs(groups: list[tuple[str, JobSummary]]) -> str:

@@ -429,7 +429,8 @@ def render_html(jobs: list[JobSummary], title: str, extra: str = "",
              "files": job_files(j, where), "problems": problems(j, where),
              "timeline": timeline_svg(j)} for j, m in zip(jobs, mans)]
     multi = len(jobs) > 1
-    return tpl.render(title=title, jobs=data, count_keys=COUNT_KEYS, extra=extra,
+    html = tpl.render(title=title, jobs=data, count_keys=COUNT_KEYS, extra=extra,
                       grid=matrix_grid(jobs, mans) if multi else [],
                       tests=job_test_grid(jobs) if multi else None,
                       script=Markup((TEMPLATES / "report-filter.js").read_text()))
+    return junit.xml_safe(html)   # guest output may hold NUL or ESC: keep it well-formed

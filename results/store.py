@@ -268,7 +268,9 @@ def find_jobs(path: Path) -> list[Path]:
 
 
 def write_text(path: Path, text: str) -> None:
-    atomic_write(path, text)
+    """Write atomically as UTF-8; a lone surrogate (undecodable guest output) is
+    written `\\udc80`, not a crash."""
+    atomic_write(path, text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def tests_of(parsed_suites: list[SuiteRecord]) -> list[tuple[str, TestResult]]:
