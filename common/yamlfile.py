@@ -48,14 +48,44 @@ def _convert(node, path: str):
                          line=node.start_mark.line + 1) from None
 
 
+MAX_DEPTH = 64   # nesting levels of mappings and sequences
+
+
+def _check_events(text: str, path: str) -> None:
+    """Refuse anchors and aliases (no shipped YAML uses them; an alias bomb
+    expands exponentially) and nesting deeper than MAX_DEPTH, from the parser's
+    events, before anything is built."""
+    depth = 0
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = ev.start_mark.line + 1
+        if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+            raise InputError("YAML anchors and aliases (&name, *name, <<) are not allowed",
+                             path=path, line=line)
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InputError(f"nested more than {MAX_DEPTH} levels deep",
+                                 path=path, line=line)
+        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path=path) from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8: byte 0x{e.object[e.start]:02x} at offset {e.start}",
+                         path=path) from None
+
+
 def load_yaml(path: Path | str):
     """Parse with the safe loader's resolver; mappings come back as Located."""
     path = str(path)
+    text = _read(path)
     try:
-        text = Path(path).read_text()
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path=path) from e
-    try:
+        _check_events(text, path)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
