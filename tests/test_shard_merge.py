@@ -111,7 +111,7 @@ def test_merge_missing_dir(tmp_path, capsys):
     assert code == 2 and "no such shard results directory" in err
 
 
-@pytest.mark.parametrize("n", [1, 4])
+@pytest.mark.parametrize("n", [1, 4, 6])     # 6: two shards have no job
 def test_merge_of_all_shards_keeps_every_job(tmp_path, capsys, n):
     dirs = [run_shard(tmp_path, i, n) for i in range(1, n + 1)]
     code, _, _ = merge(capsys, *dirs, "--out", tmp_path / "m")
