@@ -201,9 +201,15 @@ def merge_runs(dirs: list[Path], out: Path) -> int:
     jobs: list[JobSummary] = []
     groups: list[dict] = []
     seen: dict[str, Path] = {}
+    short: list[dict] = []          # shards whose results lack planned jobs (interrupted)
     for d, info in runs:
         recorded = {r.get("job"): r for r in info.get("jobs", [])}
-        for p in find_jobs(d):
+        found = find_jobs(d)
+        planned = (info.get("plan") or {}).get("jobs")
+        if planned is not None and len(found) < len(planned):
+            short.append({"shard": info["plan"]["shard"], "dir": str(d),
+                          "planned": len(planned), "results": len(found)})
+        for p in found:
             j = load_job(p)
             if j.job in seen:
                 raise InputError(f"job {j.job} appears in more than one shard "
@@ -213,7 +219,7 @@ def merge_runs(dirs: list[Path], out: Path) -> int:
             jobs.append(j)
             groups.append({k: recorded.get(j.job, {}).get(k)
                            for k in ("base", "profile", "toolchain")})
-    if not jobs:
+    if not jobs and not short:
         raise InputError("no job results in the given dirs", path=str(dirs[0]))
     comparisons = _compare_groups(groups, jobs) if all(g["base"] is not None
                                                        for g in groups) else []
@@ -221,11 +227,17 @@ def merge_runs(dirs: list[Path], out: Path) -> int:
     meta = {"merged": [str(d) for d in dirs]}
     if plan is not None:
         meta["plan"] = {"id": plan["id"], "shards": plan["shards"], "matrix": plan.get("matrix")}
+    if short:
+        meta["incomplete_shards"] = short
     write_combined(Path(out), jobs, table, comparisons, meta=meta, groups=groups)
     print(table)
     for c in comparisons:
         print(format_comparison(c, most=20))
+    for s in short:
+        print(f"shard {s['shard']} ({s['dir']}): {s['planned'] - s['results']} of its "
+              f"{s['planned']} planned job(s) have no results (interrupted?)")
     codes = [j.exit_code if j.exit_code is not None else EXIT_INFRA for j in jobs]
+    codes += [EXIT_INFRA] * len(short)
     if any(c.regressed for c in comparisons):
         codes.append(EXIT_TESTS_FAILED)
     return _exit_code(codes)

@@ -117,3 +117,17 @@ def test_merge_of_all_shards_keeps_every_job(tmp_path, capsys, n):
     code, _, _ = merge(capsys, *dirs, "--out", tmp_path / "m")
     merged = json.loads((tmp_path / "m" / "run.json").read_text())
     assert code == 1 and len(merged["jobs"]) == 4 and len(merged["comparisons"]) == 3
+
+
+def test_merge_reports_a_shard_that_lost_jobs(tmp_path, capsys):
+    """A shard killed before some of its jobs started: merged, said, never a pass."""
+    s1, s2 = run_shard(tmp_path, 1, 2), run_shard(tmp_path, 2, 2)
+    import shutil
+    lost = sorted(p.parent for p in s2.rglob("summary.json"))[0]
+    shutil.rmtree(lost)
+    code, out, _ = merge(capsys, s1, s2, "--out", tmp_path / "m")
+    merged = json.loads((tmp_path / "m" / "run.json").read_text())
+    assert code == 7 and "shard 2/2" in out and "1 of its 2 planned job(s) have no results" in out
+    assert merged["incomplete_shards"] == [{"shard": "2/2", "dir": str(s2), "planned": 2,
+                                            "results": 1}]
+    assert len(merged["jobs"]) == 3
