@@ -9,6 +9,7 @@ the spec is not changed again: the stages read the plan.
 from __future__ import annotations
 
 import fnmatch
+import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from kbuild.toolchain import Toolchain, ensure_compiler, toolchain
 from .job import JobSpec
 
 DEFAULT_SUITE = "smoke"
+NAME_CHARS = re.compile(r"[^\x00-\x1f\x7f]+")   # a name: no control character
 
 
 class CheckFailed(UsageError):
@@ -73,11 +75,14 @@ class _Errors:
 def check_job(spec: JobSpec) -> JobPlan:
     """Resolve and check `spec`. Raises CheckFailed with every error found."""
     errs = _Errors()
+    if spec.mbox is not None:
+        spec = _adhoc(spec)
     try:
         series, revision, rev = errs.run(_series, spec, default=(None, None, spec.rev))
     except NotRun as e:
         return JobPlan(spec, not_run=str(e))
     spec = replace(spec, rev=rev)
+    errs.run(_names, spec)
     errs.run(_tree, spec)
     errs.run(_worktree, spec)
     profile = errs.run(_profile, spec.profile)
@@ -130,6 +135,20 @@ def _series(spec: JobSpec):
         raise NotRun(f"NOT RUN: no patches for {rev.base.tree} yet "
                      f"({series.name}@{label}: {st.text()})")
     return series, rev, label
+
+
+def _adhoc(spec: JobSpec) -> JobSpec:
+    """An ad-hoc posting (--mbox FILE or a dir of patches) written as a series
+    (patches/adhoc.py); the spec names it (and keeps the posting for reproduce.sh)."""
+    from common.proc import Runner
+    from patches.adhoc import make_series
+    path = Path(spec.mbox).resolve()
+    try:
+        name, label = make_series(path, "dir" if path.is_dir() else "mbox", spec.tree,
+                                  Runner())
+    except HarnessError as e:
+        raise CheckFailed(spec.label(), [str(e)]) from None
+    return replace(spec, series=name, rev=label, mbox=str(path))
 
 
 def latest_revision(series) -> str:
@@ -188,11 +207,41 @@ def _toolchain(name: str, arch: str) -> Toolchain:
     return tc
 
 
+def _names(spec: JobSpec) -> None:
+    """The series, revision and job names: they name results dirs and go into
+    reproduce.sh, so no path escape and no control character (a line break)."""
+    for what, val in (("series", spec.series), ("revision", spec.rev), ("--name", spec.name)):
+        if val is not None and (val in (".", "..") or not NAME_CHARS.fullmatch(val)
+                                or (what != "--name" and "/" in val)):
+            raise UsageError(f"{what} {val!r}: not a name (no '/', '..' or control "
+                             "characters such as a line break)")
+
+
+# Make targets a job may build: objects and dirs of the tree, and these images.
+# Never an install target (install, modules_install, headers_install write outside).
+IMAGE_TARGETS = {"vmlinux", "modules", "bzImage", "Image", "Image.gz", "zImage", "all",
+                 "dtbs", "vmlinux.o", "vmlinux.a"}
+OBJECT_SUFFIXES = (".o", ".i", ".s", ".lst", ".ko", ".mod", ".ll", ".dtb", ".a", ".S")
+TARGET_CHARS = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.,+/-]*")
+
+
+def target_ok(t: str) -> bool:
+    """A make target inside the tree: an object (fs/namei.o), a dir (fs/notify/ or
+    fs/notify), or an image (vmlinux, bzImage, modules); no absolute path, `..`,
+    `VAR=value` or install target."""
+    if t in IMAGE_TARGETS:
+        return True
+    if not TARGET_CHARS.fullmatch(t) or ".." in Path(t).parts or "install" in t:
+        return False
+    return t.endswith(OBJECT_SUFFIXES) or t.endswith("/") or "/" in t
+
+
 def _targets(spec: JobSpec) -> None:
     for t in spec.targets:
-        if t.startswith("/") or ".." in Path(t).parts or "=" in t:
+        if not target_ok(t):
             raise UsageError(f"--target {t!r}: a make target inside the tree, such as "
-                             "fs/namei.o (flags go in --make-flag)")
+                             "fs/namei.o, fs/notify/ or vmlinux (no install target, absolute "
+                             "path or '..'; flags go in --make-flag)")
 
 
 def _upto(spec: JobSpec, series, revision) -> None:

@@ -42,10 +42,11 @@ class JobSpec:
     worktree: str | None = None      # build this checkout (bisect-commits steps)
     series_config: bool = True       # add the revision's own config fragments
     new_warnings: bool = False       # compare the build's warnings with the base tree's
+    mbox: str | None = None          # an ad-hoc posting: an mbox, or a dir of format-patch files
 
     @property
     def base_only(self) -> bool:
-        return self.series is None
+        return self.series is None and self.mbox is None
 
     def series_text(self) -> str | None:
         if self.series is None:
@@ -55,12 +56,16 @@ class JobSpec:
     def label(self) -> str:
         if self.name:
             return self.name
-        what = "base" if self.base_only else f"{self.series}@{self.rev or 'latest'}"
+        what = "base" if self.base_only else f"{self._series_name()}@{self.rev or 'latest'}"
         if self.upto is not None:
             what += f"~{self.upto}"
         if self.skip is not None:
             what += f"-{self.skip}"
         return f"{what}:{self.profile}:{self.toolchain}{self._arch_part()}:{self.suite_label()}"
+
+    def _series_name(self) -> str:
+        """The series' name; before the check phase names an ad-hoc posting, its path."""
+        return self.series or f"adhoc:{Path(str(self.mbox)).name}"
 
     def _arch_part(self) -> str:
         return "" if self.arch == DEFAULT_ARCH else f"-{self.arch}"
@@ -69,7 +74,8 @@ class JobSpec:
         return "+".join(self.suites) if self.suites else "default"
 
     def job_parts(self) -> list[str]:
-        head = ["base", self.tree] if self.base_only else [self.series, self.rev or "latest"]
+        head = ["base", self.tree] if self.base_only else [self._series_name(),
+                                                           self.rev or "latest"]
         if self.upto is not None:
             head[-1] += f"-upto{self.upto}"
         if self.skip is not None:
@@ -139,6 +145,10 @@ OPTIONS: tuple[Option, ...] = (
            "leave out the revision's own config fragments (a robot report's config)"),
     Option("new_warnings", "--new-warnings", "new_warnings", FLAG,
            "also build the base tree and list the warnings the series adds"),
+    Option("mbox", "--mbox", "mbox", STR,
+           "an ad-hoc series with no manifest: an mbox (b4 am) or a dir of git format-patch "
+           "files (`run ./dir` says the same); name and revision from its subjects, the "
+           "base from base-commit: when the tree has it", metavar="FILE"),
 )
 
 OPTION_FIELDS = {o.field for o in OPTIONS} | {"rev"}     # rev travels inside SERIES
@@ -170,12 +180,19 @@ def add_job_args(p: argparse.ArgumentParser, series_optional: bool = True) -> No
 
 
 def spec_from_args(args, need_series: bool = True) -> JobSpec:
-    if need_series and args.base_only == bool(args.series):
-        raise UsageError("give SERIES[@REV] or --base-only (exactly one)")
+    from patches.adhoc import is_adhoc
+    posting = args.series if is_adhoc(args.series) else None
+    if posting and args.mbox:
+        raise UsageError(f"give a posting once: {args.series} or --mbox {args.mbox}")
+    if need_series and args.base_only == bool(args.series or args.mbox):
+        raise UsageError("give SERIES[@REV], a dir of patches, --mbox FILE or --base-only "
+                         "(exactly one)")
     values = {o.field: getattr(args, o.field) for o in OPTIONS if o.kind != SERIES}
     values = {k: list(v) if isinstance(v, list) else v for k, v in values.items()}
     spec = JobSpec(**values)
-    if args.series and not args.base_only:
+    if posting:
+        spec.mbox = posting
+    elif args.series and not args.base_only:
         spec.series, spec.rev = split_series(args.series)
     return spec
 
@@ -189,7 +206,8 @@ def spec_to_argv(spec: JobSpec, step: bool = False) -> list[str]:
             continue
         value = getattr(spec, o.field)
         if o.kind == SERIES:
-            argv += [spec.series_text()] if spec.series else ["--base-only"]
+            argv += [spec.series_text()] if spec.series else (
+                [] if spec.mbox else ["--base-only"])
         elif o.kind == LIST:
             for v in value:
                 argv += [o.flag, str(v)]
@@ -220,8 +238,10 @@ def spec_from_entry(raw, defaults: dict, path: str) -> JobSpec:
                          path=path, line=line(unknown[0]))
     base = merged.pop("base", False)
     series = merged.pop("series", None)
-    if not isinstance(base, bool) or bool(base) == (series is not None):
-        raise InputError("a job needs exactly one of 'series: NAME@REV' or 'base: true'",
+    if not isinstance(base, bool) or bool(base) == (series is not None
+                                                    or merged.get("mbox") is not None):
+        raise InputError("a job needs exactly one of 'series: NAME@REV' (or 'mbox: FILE') "
+                         "or 'base: true'",
                          path=path, line=line_of(raw))
     values = {}
     for o in OPTIONS:
@@ -241,7 +261,7 @@ def _typed(o: Option, value, path: str, line: int | None):
     ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
     if o.kind == STR and isinstance(value, (int, float)) and not isinstance(value, bool):
         value, ok = str(value), True
-    if value is None and o.field in ("accel", "upto", "name", "worktree"):
+    if value is None and o.field in ("accel", "upto", "name", "worktree", "mbox"):
         ok = True
     if not ok:
         raise InputError(f"'{o.key}' must be {_kind_text(o.kind)}", path=path, line=line)
@@ -266,7 +286,8 @@ def spec_to_entry(spec: JobSpec) -> dict:
     for o in OPTIONS:
         value = getattr(spec, o.field)
         if o.kind == SERIES:
-            out.update({"series": spec.series_text()} if spec.series else {"base": True})
+            out.update({"series": spec.series_text()} if spec.series else
+                       ({} if spec.mbox else {"base": True}))
         elif value != getattr(d, o.field):
             out[o.key] = list(value) if isinstance(value, list) else value
     return out

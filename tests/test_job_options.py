@@ -32,6 +32,7 @@ NON_DEFAULT = {
     "worktree": dict(worktree="/srv/linux"),
     "series_config": dict(series_config=False),
     "new_warnings": dict(new_warnings=True),
+    "mbox": dict(mbox="/srv/postings/v3.mbx"),
 }
 
 
