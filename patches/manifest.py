@@ -16,6 +16,7 @@ from .model import Base, Revision, Series, Source, Tests
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+SPEC_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")   # a SERIES or REV of SERIES@REV (fullmatch)
 MSGID_RE = re.compile(r"^[^\s<>@/]+@[^\s<>@/]+$")
 SELECTOR_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_/:.,*-]*$")
 FRAGMENT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
@@ -224,7 +225,7 @@ def _check_links(c: Schema, series: Series, raws: list) -> None:
 
 def find_series(name: str) -> Series:
     """The series called `name`, from the repo's patches/ or the cache."""
-    if not NAME_RE.match(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         raise InputError(f"not a series name: {name!r}")
     for root in series_roots():
         if (root / name / MANIFEST).is_file():
@@ -246,5 +247,10 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     SERIES[@REV], for every command and file."""
     name, _, rev = str(spec).partition("@")
     if not name or "@" in rev:
-        raise UsageError(f"bad series '{spec}': expected SERIES or SERIES@REV")
+        raise UsageError(f"bad series {spec!r}: expected SERIES or SERIES@REV")
+    for part in (name, rev) if rev else (name,):
+        if not SPEC_RE.fullmatch(part):
+            raise UsageError(f"bad series {spec!r}: {part!r} is not a name (letters, digits, "
+                             "'.', '_', '+', '-', starting with a letter or digit; no path, "
+                             "no line break)")
     return name, rev or None

@@ -201,7 +201,15 @@ def make_flags_for(rep: RobotReport) -> tuple[list[str], list[str]]:
 
 
 def targets_for(rep: RobotReport) -> list[str]:
-    """What to build: the report's targets, else the objects of the reported files."""
+    """What to build: the report's targets, else the objects of the reported files.
+    A report's target that is not an object, dir or image (an install target, an
+    absolute path, `..`) is refused: the report is untrusted input."""
+    from pipeline.check import target_ok
+    bad = [t for t in rep.make_targets if not target_ok(t)]
+    if bad:
+        raise InputError(f"the report's make line asks for {' '.join(bad)}: only objects, "
+                         "dirs and images (fs/namei.o, fs/, vmlinux) are built from a report",
+                         path=rep.source)
     if rep.make_targets:
         return list(rep.make_targets)
     objs = []
