@@ -64,9 +64,12 @@ def parse_fragment_text(text: str, path: str, name: str | None = None) -> Fragme
 def render_template(path: Path, params: dict) -> str:
     """Render a jinja2 fragment template; undefined parameters are errors."""
     import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             autoescape=False)
+    # A template can come with a series (manifest `fragments:`): it renders sandboxed,
+    # so it reads its parameters and cannot reach Python (no attributes like __class__).
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                               autoescape=False)
     try:
         text = path.read_text()
     except OSError as e:
@@ -79,6 +82,8 @@ def render_template(path: Path, params: dict) -> str:
     except jinja2.UndefinedError as e:
         raise InputError(f"template error: {e.message}", path=str(path),
                          hint=f"known parameters: {', '.join(sorted(params))}") from e
+    except jinja2.sandbox.SecurityError as e:
+        raise InputError(f"template refused by the sandbox: {e}", path=str(path)) from None
 
 
 def load_fragment(path: Path, params: dict, name: str | None = None) -> Fragment:

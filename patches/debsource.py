@@ -20,12 +20,14 @@ def make_series(dsc: Dsc, tree: str, unpacked: Path) -> str:
     patches = unpacked / "debian" / "patches"
     if not (patches / "series").is_file():
         raise InputError("the Debian tarball has no debian/patches/series", path=str(dsc.debian))
+    from .source import read_quilt
+    read_quilt(patches / "series", author=dsc.maintainer)   # every entry inside patches/
     name = f"{tree}-debian"
     label = re.sub(r"[^A-Za-z0-9._+-]", "_", dsc.version)
     root = cache_dir() / "series"
     tmp = root / f".{name}.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(patches, tmp / label, symlinks=False)
+    shutil.copytree(patches, tmp / label, symlinks=True)   # never copy a link's target
     manifest = {
         "name": name,
         "title": f"Debian patches of {dsc.source} {dsc.version}",

@@ -72,6 +72,23 @@ def is_cover_letter(path: Path) -> bool:
     return path.name.startswith("0000-") and "cover-letter" in path.name
 
 
+def _inside(series_file: Path, name: str, n: int) -> Path:
+    """The patch a quilt series line names, proven to stay in the series file's dir:
+    no absolute path, no `..`, no symlink out of it."""
+    parts = name.split("/")
+    if name.startswith("/") or any(x in ("", ".", "..") for x in parts):
+        raise InputError(f"quilt series entry {name!r} leaves the series dir (absolute "
+                         "path, '.' or '..')", path=str(series_file), line=n)
+    for part in parts:
+        check_file_name(part, str(series_file), n)
+    root = series_file.parent.resolve()
+    p = series_file.parent / name
+    if not p.resolve().is_relative_to(root):
+        raise InputError(f"quilt series entry {name!r} is a link out of the series dir",
+                         path=str(series_file), line=n)
+    return p
+
+
 def read_quilt(series_file: Path, *, author: str, date: str | None = None) -> list[PatchItem]:
     """A quilt `series` file: one patch name per line, optional -pN, # comments."""
     items = []
@@ -83,9 +100,7 @@ def read_quilt(series_file: Path, *, author: str, date: str | None = None) -> li
         if not m:
             raise InputError(f"not a quilt series line: {raw!r}", path=str(series_file), line=n)
         name, strip = m.group(1), int(m.group(2) or 1)
-        for part in name.split("/"):
-            check_file_name(part, str(series_file), n)
-        p = series_file.parent / name
+        p = _inside(series_file, name, n)
         if not p.is_file():
             raise InputError(f"patch {name!r} listed in the series file does not exist",
                              path=str(series_file), line=n)
