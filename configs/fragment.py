@@ -61,6 +61,17 @@ def parse_fragment_text(text: str, path: str, name: str | None = None) -> Fragme
     return frag
 
 
+def read_fragment(path: Path) -> str:
+    """A fragment's text (UTF-8); unreadable or not UTF-8 is an InputError."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read fragment: {e.strerror}", path=str(path)) from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"fragment is not UTF-8: byte 0x{e.object[e.start]:02x} at offset "
+                         f"{e.start}", path=str(path)) from None
+
+
 def render_template(path: Path, params: dict) -> str:
     """Render a jinja2 fragment template; undefined parameters are errors."""
     import jinja2
@@ -70,10 +81,7 @@ def render_template(path: Path, params: dict) -> str:
     # so it reads its parameters and cannot reach Python (no attributes like __class__).
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                autoescape=False)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise InputError(f"cannot read fragment: {e.strerror}", path=str(path)) from e
+    text = read_fragment(path)
     try:
         return env.from_string(text).render(**params)
     except jinja2.TemplateSyntaxError as e:
@@ -92,8 +100,5 @@ def load_fragment(path: Path, params: dict, name: str | None = None) -> Fragment
     if path.name.endswith(".j2"):
         text = render_template(path, params)
     else:
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise InputError(f"cannot read fragment: {e.strerror}", path=str(path)) from e
+        text = read_fragment(path)
     return parse_fragment_text(text, str(path), name)

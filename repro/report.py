@@ -163,6 +163,15 @@ def _clean(value) -> str | None:
     return re.sub(r"\s+", " ", str(value)).strip() if value else None
 
 
+def _part_text(part) -> str:
+    """A text part's content; with a charset Python does not know (or bytes that do
+    not decode in it), its bytes as UTF-8 with bad bytes replaced."""
+    try:
+        return part.get_content()
+    except (LookupError, UnicodeError):
+        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+
+
 def _split_email(data: bytes):
     """(message or None, main text body, {attachment name: text})."""
     if data.startswith(b"From ") and b"\n" in data:
@@ -178,7 +187,7 @@ def _split_email(data: bytes):
         if part.is_multipart() or part.get_content_maintype() != "text":
             continue
         name = part.get_filename()
-        text = part.get_content()
+        text = _part_text(part)
         if name:
             attachments[name] = text
         elif body is None:

@@ -245,16 +245,40 @@ def load_job(path: Path) -> JobSummary:
         raise InputError("not a job results dir (no summary.json)", path=str(path))
     try:
         d = read_json(f)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise InputError(f"unreadable summary.json: {e}", path=str(f)) from e
+    try:
+        job = _job_of(d, path)
+        _check_tests(job)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+        raise InputError(f"summary.json has the wrong shape ({type(e).__name__}: {e})",
+                         path=str(f)) from None
+    return job
+
+
+def _job_of(d: dict, path: Path) -> JobSummary:
     state = d.get("state", "incomplete")
     if state == RUNNING:
         state = "incomplete"
     suites = [_suite_of(x) for x in d.get("suites", [])]
-    return JobSummary(job=d.get("job", path.name), state=state, exit_code=d.get("exit_code"),
-                      stages=[StageResult.from_dict(x) for x in d.get("stages", [])],
-                      suites=suites, splats=[Splat.from_dict(x) for x in d.get("splats", [])],
-                      path=path, started=d.get("started"), ended=d.get("ended"))
+    job = JobSummary(job=d.get("job", path.name), state=state, exit_code=d.get("exit_code"),
+                     stages=[StageResult.from_dict(x) for x in d.get("stages", [])],
+                     suites=suites, splats=[Splat.from_dict(x) for x in d.get("splats", [])],
+                     path=path, started=d.get("started"), ended=d.get("ended"))
+    if not isinstance(job.job, str) or not isinstance(job.state, str) or not (
+            job.exit_code is None or type(job.exit_code) is int):
+        raise TypeError("'job' and 'state' must be strings, 'exit_code' an integer")
+    return job
+
+
+def _check_tests(job: JobSummary) -> None:
+    """Every test's fields of the type the reports read (raises TypeError)."""
+    for path, t in job.tests():
+        if not (isinstance(t.name, str) and isinstance(t.reason, str)
+                and all(isinstance(x, str) for x in t.log)
+                and (t.duration is None or isinstance(t.duration, (int, float)))
+                and (t.line is None or isinstance(t.line, int))):
+            raise TypeError(f"test {path!r}: a field of the wrong type")
 
 
 def find_jobs(path: Path) -> list[Path]:
