@@ -407,6 +407,24 @@ def _anchor(job: str) -> str:
     return "job-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in job)
 
 
+def _report_dir(jobs: list[JobSummary], mans: list[dict]) -> Path:
+    """Where a report of these jobs is written when the caller does not say: the job
+    dir for one job; for several, their run dir (the ancestor named after the run id
+    all of them share: a matrix's or a revisions run's), else their common dir."""
+    paths = [j.path for j in jobs if j.path is not None]
+    if not paths:
+        return Path(".")
+    if len(paths) == 1:
+        return paths[0]
+    ids = {m.get("run_id") for m in mans}
+    if len(ids) == 1 and None not in ids:
+        run_id = ids.pop()
+        dirs = {next((a for a in p.parents if a.name == run_id), None) for p in paths}
+        if len(dirs) == 1 and None not in dirs:
+            return dirs.pop()
+    return Path(os.path.commonpath([str(p) for p in paths]))
+
+
 def render_html(jobs: list[JobSummary], title: str, extra: str = "",
                 where: Path | None = None) -> str:
     """The report a developer opens: per job its identity, what failed first (with
@@ -417,11 +435,9 @@ def render_html(jobs: list[JobSummary], title: str, extra: str = "",
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     tpl = env.get_template("report.html.j2")
-    if where is None:
-        paths = [str(j.path) for j in jobs if j.path is not None]
-        where = Path(paths[0] if len(paths) == 1 else os.path.commonpath(paths)) \
-            if paths else Path(".")
     mans = [_manifest(j) for j in jobs]
+    if where is None:
+        where = _report_dir(jobs, mans)
     data = [{"job": j.job, "anchor": _anchor(j.job), "state": j.state,
              "exit_code": j.exit_code, "stages": [s.to_dict() for s in j.stages],
              "counts": j.counts(), "rows": _rows(j), "splats": [s.to_dict() for s in j.splats],

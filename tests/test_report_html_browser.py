@@ -174,3 +174,20 @@ def test_browser_matrix_filter_and_screenshot(run, tmp_path):
                    capture_output=True, timeout=90, check=True)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_links_from_the_run_dir_of_one_series_revisions(tmp_path):
+    """A revisions run (jobs of one series only, report in the run dir): links are
+    relative to the run dir, found by the run id of the jobs' manifests."""
+    run_dir = tmp_path / "20261127-revisions"
+    for rev, src in (("v1", "fixture-v1"), ("v2", "fixture-v2-upto3")):
+        d = _copy(src, run_dir / "kharness-fixture" / rev / "small-gcc-kharness-fixture")
+        man = json.loads((d / "manifest.json").read_text())
+        man["run_id"] = run_dir.name
+        (d / "manifest.json").write_text(json.dumps(man))
+    jobs = [load_job(p) for p in sorted(run_dir.glob("kharness-fixture/*/*"))]
+    page = run_dir / "report.html"
+    page.write_text(render_html(jobs, "kharness-fixture: revisions"))
+    files = [h for h in Dom(page.read_text()).links if not h.startswith("#")]
+    assert "kharness-fixture/v2/small-gcc-kharness-fixture/console.log" in files
+    assert all(_resolves(page, h) for h in files)
