@@ -98,6 +98,7 @@ def _sha256(path: Path) -> str:
 
 
 def stage_build(ctx: JobContext) -> StageReport:
+    from kbuild.build import ccache_remote, redact_remote
     if ctx.spec.new_warnings and ctx.base_warnings is None:
         ctx.base_warnings = base_tree_warnings(ctx)
     res = _build(ctx, ctx.worktree, ctx.config.config, ctx.store.path / "build",
@@ -105,6 +106,7 @@ def stage_build(ctx: JobContext) -> StageReport:
     ctx.build = res
     ctx.facts["build"] = {"key": res.key, "cached": res.cached, "family": res.family,
                           "artifacts": str(res.artifacts_dir)}
+    ctx.facts.setdefault("ccache", {"remote": redact_remote(ccache_remote())})
     data = {"key": res.key[:16], "warnings": len(res.warnings)}
     if ctx.base_warnings is not None:
         data["new_warnings"] = len(res.new_warnings)
