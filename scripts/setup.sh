@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PKGS=(qemu-system-x86 clang-19 llvm-19 lld-19 dwarves flex bison bc cpio libelf-dev
       libssl-dev libcap-dev zlib1g-dev libzstd-dev ccache busybox-static openssh-server
       openssh-client rsync git gcc make kmod xz-utils python3-venv sparse b4 iproute2 procps
-      redis-server
+      redis-server gcc-12-aarch64-linux-gnu
       chromium fonts-dejavu-core)   # tests only: report.html in a headless browser
 
 missing=()
