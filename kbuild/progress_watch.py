@@ -8,10 +8,12 @@ from pathlib import Path
 from common.progress import fmt_secs
 
 CC_LINE = re.compile(rb"^\s+CC(?: \[M\])?\s+\S+", re.M)
+# One BPF object of the bpf selftests: `  CLNG-BPF [test_progs] foo.bpf.o`.
+BPF_LINE = re.compile(rb"^\s+CLNG-BPF\s+(?:\[[^\]]*\]\s+)?\S+\.bpf\.o\b", re.M)
 
 
-def count_objects(text: bytes) -> int:
-    return len(CC_LINE.findall(text))
+def count_objects(text: bytes, pattern: re.Pattern = CC_LINE) -> int:
+    return len(pattern.findall(text))
 
 
 class LogWatcher:
@@ -19,9 +21,11 @@ class LogWatcher:
     ETA uses the seconds per object of the last build of the same family."""
 
     def __init__(self, log: Path, progress, stage: str, expected: int | None,
-                 per_object: float | None, period: float = 2.0):
+                 per_object: float | None, period: float = 2.0,
+                 pattern: re.Pattern = CC_LINE, unit: str = "objects"):
         self.log, self.progress, self.stage = Path(log), progress, stage
         self.expected, self.per_object, self.period = expected, per_object, period
+        self.pattern, self.unit = pattern, unit
         self.count = 0
         self._pos = 0
         self._tail = b""
@@ -47,14 +51,14 @@ class LogWatcher:
         self._pos += len(chunk)
         data = self._tail + chunk
         cut = data.rfind(b"\n") + 1
-        self.count += count_objects(data[:cut])
+        self.count += count_objects(data[:cut], self.pattern)
         self._tail = data[cut:]
         return self.count
 
     def line(self) -> str:
-        text = f"{self.count} objects"
+        text = f"{self.count} {self.unit}"
         if self.expected:
-            text = f"{min(self.count, self.expected)}/{self.expected} objects"
+            text = f"{min(self.count, self.expected)}/{self.expected} {self.unit}"
             if self.per_object:
                 left = max(self.expected - self.count, 0) * self.per_object
                 text += f", ETA {fmt_secs(left)}"

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from common.errors import ApplyError, BuildError, InputError
+from common.fsutil import read_json, write_json
 
 from . import cache, srcsync
 from .build import NICE, build_env
 from .key import KeyParts, tree_state
 from .logparse import FileError, first_errors
 from .objdir import Family, checkout
+from .progress_watch import BPF_LINE, LogWatcher
 from .toolchain import versions
 
 BPF_DIR = "tools/testing/selftests/bpf"
@@ -122,10 +124,18 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
         def make():
             return runner.run(argv, env=build_env(req.tree, False), log=log,
                               timeout=req.timeout)
-        res = make()
-        if res.returncode != 0 and incremental and _stale_output(log):
-            _restart_output(fam, out, log)
+        stats = _bpf_stats(fam)
+        t_make = time.monotonic()
+        with LogWatcher(log, progress, "selftests-build", stats.get("bpf_objects"),
+                        stats.get("per_object"), pattern=BPF_LINE,
+                        unit="BPF objects") as watch:
             res = make()
+            if res.returncode != 0 and incremental and _stale_output(log):
+                _restart_output(fam, out, log)
+                res = make()
+        if res.returncode == 0 and watch.count and not incremental:
+            write_json(fam.root / BPF_STATS, {"bpf_objects": watch.count, "per_object": round(
+                (time.monotonic() - t_make) / watch.count, 3)})
     text = log.read_text(errors="replace") if log.exists() else ""
     if res.returncode != 0:
         if progress:
@@ -145,6 +155,18 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
     if progress:
         progress.end("selftests-build", started, "ok")
     return SelftestsResult(art, key, False, time.monotonic() - t0, art / "build.log", applied)
+
+
+BPF_STATS = "selftests-stats.json"    # the last full selftests build's BPF object count
+
+
+def _bpf_stats(fam: Family) -> dict:
+    """The BPF object count and seconds per object of the family's last full build:
+    the total and the ETA of the next build's progress line."""
+    try:
+        return read_json(fam.root / BPF_STATS) if (fam.root / BPF_STATS).is_file() else {}
+    except ValueError:
+        return {}
 
 
 def _sync_output(runner, tree: Path, fam: Family, out: Path) -> bool:
