@@ -445,6 +445,9 @@ def render_html(jobs: list[JobSummary], title: str, extra: str = "",
              "files": job_files(j, where), "problems": problems(j, where),
              "timeline": timeline_svg(j)} for j, m in zip(jobs, mans)]
     multi = len(jobs) > 1
+    # the sections of jobs that fail (or have flaky tests) first; the grid keeps the order
+    data.sort(key=lambda d: min((0 if p["cls"] == "fail" else 1 if p["cls"] == "flaky" else 2
+                                 for p in d["problems"]), default=2))
     html = tpl.render(title=title, jobs=data, count_keys=COUNT_KEYS, extra=extra,
                       grid=matrix_grid(jobs, mans) if multi else [],
                       tests=job_test_grid(jobs) if multi else None,

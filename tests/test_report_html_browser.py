@@ -136,6 +136,11 @@ def test_matrix_report_grid_and_links(run):
     html = page.read_text()
     assert "regressed<br><small>new failure: kharness-fixture/release_ok</small>" in html
     assert ">baseline</td>" in html
+    # the job sections: the failing jobs before the passing baseline
+    order = [html.index(f'<h2 id="job-{a}') for a in ("kharness-fixture-v2",
+                                                        "base-debian-6-12-bpf-gcc-test_progs",
+                                                        "kharness-fixture-v1")]
+    assert order == sorted(order)
     # the test_progs job's problems: the parent failure, the subtest failure, the splat
     tp = html[html.index('id="job-base-debian-6-12-bpf-gcc-test_progs"'):]
     assert "test_progs/task_local_storage (failed on its own; its subtests passed)" in tp
