@@ -11,6 +11,7 @@ from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, HarnessError, UsageError
 from common.fsutil import REPO_ROOT
 from common.progress import Progress
 from common.proc import Runner
+from pipeline.cli import positive_int
 from pipeline.job import add_job_args, spec_from_args, spec_to_argv, split_series
 from results.store import default_root, new_run_id
 
@@ -24,7 +25,7 @@ def _job_args(p) -> None:
     add_job_args(p)
     p.add_argument("--criterion", required=True,
                    help="test:NAME, warning:REGEX, splat:REGEX, boot or build")
-    p.add_argument("--tries", type=int, default=3,
+    p.add_argument("--tries", type=positive_int, default=3,
                    help="runs of a failing step before it is called bad (default 3)")
 
 

@@ -51,12 +51,14 @@ class Criterion:
 
 
 def parse_criterion(text: str) -> Criterion:
-    kind, _, arg = text.partition(":")
+    kind, sep, arg = text.partition(":")
     if kind not in KINDS:
         raise UsageError(f"unknown criterion '{text}': use one of test:NAME, warning:REGEX, "
                          "splat:REGEX, boot, build")
     if kind in ("test", "warning", "splat") and not arg:
         raise UsageError(f"criterion '{kind}' needs an argument, e.g. {kind}:path_iter/open_code")
+    if kind not in ("test", "warning", "splat") and sep:
+        raise UsageError(f"criterion '{text}': '{kind}' takes no argument (use '{kind}')")
     if kind in ("warning", "splat"):
         try:
             re.compile(arg)

@@ -1,6 +1,7 @@
 """Safe YAML loading that keeps line numbers, for errors that name file and line."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import NoReturn
 
@@ -159,12 +160,16 @@ class Schema:
                           node, key)
         return list(val)
 
-    def number(self, node: Located, key: str, default, *, integer=False, minimum=0):
+    def number(self, node: Located, key: str, default, *, integer=False, minimum=0,
+               maximum=None):
+        """A finite number (an integer with integer=True) in [minimum, maximum]."""
         if key not in node:
             return default
         val = node[key]
         kinds = (int,) if integer else (int, float)
-        if isinstance(val, bool) or not isinstance(val, kinds) or val < minimum:
+        if isinstance(val, bool) or not isinstance(val, kinds) or not math.isfinite(val) \
+                or val < minimum or (maximum is not None and val > maximum):
             kind = "an integer" if integer else "a number"
-            self.fail(f"'{key}' must be {kind} >= {minimum}", node, key)
+            top = f" and <= {maximum}" if maximum is not None else ""
+            self.fail(f"'{key}' must be {kind} >= {minimum}{top}", node, key)
         return val

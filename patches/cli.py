@@ -1,9 +1,10 @@
 """CLI: tree import/list, series list/show, fetch, apply, diff."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from common.errors import EXIT_PASS, InputError
+from common.errors import EXIT_PASS, EXIT_USAGE, InputError
 from common.proc import Runner
 
 
@@ -81,11 +82,14 @@ def cmd_tree_list(args) -> int:
 def cmd_series_list(args) -> int:
     from .manifest import all_series
     from .source import revision_status
-    for s in all_series():
+    errors: list[InputError] = []
+    for s in all_series(errors):
         print(f"{s.name}: {s.title}")
         for r in s.revisions:
             print(f"  {r.label:14} {r.kind:8} {revision_status(s, r).text()}")
-    return EXIT_PASS
+    for e in errors:
+        print(f"harness: error: {e}", file=sys.stderr)
+    return EXIT_USAGE if errors else EXIT_PASS
 
 
 def cmd_series_show(args) -> int:

@@ -233,12 +233,19 @@ def find_series(name: str) -> Series:
     raise InputError(f"no series {name!r}", hint="harness.py series list shows them")
 
 
-def all_series() -> list[Series]:
+def all_series(errors: list[InputError] | None = None) -> list[Series]:
+    """Every series; with `errors`, a bad manifest's error goes there and the
+    others are still read (else it raises)."""
     out = []
     for root in series_roots():
         if root.is_dir():
             for m in sorted(root.glob(f"*/{MANIFEST}")):
-                out.append(load_series(m))
+                try:
+                    out.append(load_series(m))
+                except InputError as e:
+                    if errors is None:
+                        raise
+                    errors.append(e)
     return out
 
 

@@ -1,6 +1,7 @@
 """CLI: run (one job), matrix (many), merge (shard results into one report)."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from common.errors import EXIT_PASS, UsageError
@@ -10,6 +11,17 @@ from results.store import default_root, new_run_id
 
 from .job import add_job_args, spec_from_args
 from .matrix import load_matrix_jobs
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (0 or less is a usage error, exit 2)."""
+    try:
+        val = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if val < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {val}")
+    return val
 
 
 def register(sub) -> None:
@@ -35,7 +47,8 @@ def register(sub) -> None:
                    help="--plan output: json (all of it), github (the matrix 'include' "
                         "for fromJSON), k8s (an Indexed Job's completions)")
     _ccache_remote_arg(p)
-    p.add_argument("--jobs", type=int, default=1, help="VMs in parallel (builds stay serial)")
+    p.add_argument("--jobs", type=positive_int, default=1,
+                   help="VMs in parallel (builds stay serial)")
     p.add_argument("--results", type=Path, default=None)
     p.add_argument("--no-compare-base", dest="compare_base", action="store_false",
                    help="do not compare each series job with the matrix's base job")

@@ -28,6 +28,8 @@ DENY_KEYS = {"name", "reason", "link", "expires", "accel", "arch", "toolchain"}
 TIMEOUT_KEYS = {"test", "suite", "watchdog"}
 VM_KEYS = {"cpus", "memory"}
 MEMORY_RE = re.compile(r"^\d+[MG]$")
+MAX_CPUS = 256                 # vm.cpus and parallel: more is a typo, not a machine
+MAX_SECONDS = 7 * 24 * 3600    # a timeout longer than a week is a typo (or .inf)
 
 
 @dataclass
@@ -136,9 +138,9 @@ def parse_suite(doc, path: str) -> Suite:
                   description=c.string(doc, "description") or "",
                   path=c.string(doc, "path"), command=command,
                   allow=c.strings(doc, "allow"), deny=_deny(c, doc),
-                  parallel=c.number(doc, "parallel", 1, integer=True, minimum=1),
-                  batch=c.number(doc, "batch", 1, integer=True, minimum=1),
-                  retries=c.number(doc, "retries", 0, integer=True, minimum=0))
+                  parallel=c.number(doc, "parallel", 1, integer=True, minimum=1, maximum=MAX_CPUS),
+                  batch=c.number(doc, "batch", 1, integer=True, minimum=1, maximum=10_000),
+                  retries=c.number(doc, "retries", 0, integer=True, minimum=0, maximum=10))
     suite.cmdline = c.strings(doc, "cmdline")
     if "copy" in doc:
         if not isinstance(doc["copy"], bool):
@@ -146,14 +148,16 @@ def parse_suite(doc, path: str) -> Suite:
         suite.copy = doc["copy"]
     if "timeout" in doc:
         t = c.mapping(doc["timeout"], "timeout", doc, "timeout", keys=TIMEOUT_KEYS)
-        suite.test_timeout = c.number(t, "test", suite.test_timeout, minimum=1)
-        suite.suite_timeout = c.number(t, "suite", suite.suite_timeout, minimum=1)
-        suite.watchdog = c.number(t, "watchdog", None, integer=True, minimum=1)
+        suite.test_timeout = c.number(t, "test", suite.test_timeout, minimum=1, maximum=MAX_SECONDS)
+        suite.suite_timeout = c.number(t, "suite", suite.suite_timeout, minimum=1,
+                                       maximum=MAX_SECONDS)
+        suite.watchdog = c.number(t, "watchdog", None, integer=True, minimum=1,
+                                  maximum=MAX_SECONDS)
         if suite.suite_timeout < suite.test_timeout:
             c.fail("timeout.suite must not be shorter than timeout.test", t, "suite")
     if "vm" in doc:
         v = c.mapping(doc["vm"], "vm", doc, "vm", keys=VM_KEYS)
-        suite.cpus = c.number(v, "cpus", suite.cpus, integer=True, minimum=1)
+        suite.cpus = c.number(v, "cpus", suite.cpus, integer=True, minimum=1, maximum=MAX_CPUS)
         mem = c.string(v, "memory")
         if mem is not None:
             if not MEMORY_RE.match(mem):
