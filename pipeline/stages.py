@@ -67,10 +67,14 @@ def stage_config(ctx: JobContext) -> StageReport:
 
 def _make_config(ctx: JobContext, tree: Path, fragments: list[str], results: Path):
     from configs import ConfigRequest, make_config
+    from results.store import safe
     spec = ctx.spec
     arch = ctx.plan.arch
+    # The job's own scratch dir (two jobs at once must not verify each other's
+    # .config); keyed by profile, toolchain, arch and the job, so a rerun reuses it.
     scratch = cache_dir() / "kconfig" / spec.tree / (
-        f"{spec.profile}-{spec.toolchain}" + ("" if arch == "x86_64" else f"-{arch}"))
+        f"{spec.profile}-{spec.toolchain}" + ("" if arch == "x86_64" else f"-{arch}")) / \
+        safe("-".join(spec.job_parts()))
     return make_config(ConfigRequest(tree=tree, build_dir=scratch, results_dir=results,
                                      profile=spec.profile, fragments=fragments, arch=arch,
                                      llvm=ctx.plan.toolchain.llvm,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,12 +45,17 @@ def default_root() -> Path:
 
 
 def new_run_id(label: str = "") -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    """`20261127-074700.123456-3f2a[-label]`: microseconds and a random tag, so two
+    runs started in the same second never share a run dir (names still sort by time)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    stamp = f"{now:%Y%m%d-%H%M%S}.{now.microsecond:06d}-{secrets.token_hex(2)}"
     return f"{stamp}-{safe(label)}" if label else stamp
 
 
 def safe(part: str) -> str:
-    return SAFE.sub("_", part).strip("_") or "_"
+    """One path component: no '/', no control character, never '.' or '..'."""
+    out = SAFE.sub("_", part).strip("_") or "_"
+    return "_" if out in (".", "..") else out
 
 
 def now_iso() -> str:
