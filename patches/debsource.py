@@ -20,8 +20,8 @@ def make_series(dsc: Dsc, tree: str, unpacked: Path) -> str:
     patches = unpacked / "debian" / "patches"
     if not (patches / "series").is_file():
         raise InputError("the Debian tarball has no debian/patches/series", path=str(dsc.debian))
-    from .source import read_quilt
-    read_quilt(patches / "series", author=dsc.maintainer)   # every entry inside patches/
+    from .source import quilt_entries
+    quilt_entries(patches / "series")   # every entry inside patches/ (checked again on apply)
     name = f"{tree}-debian"
     label = re.sub(r"[^A-Za-z0-9._+-]", "_", dsc.version)
     root = cache_dir() / "series"

@@ -89,9 +89,10 @@ def _inside(series_file: Path, name: str, n: int) -> Path:
     return p
 
 
-def read_quilt(series_file: Path, *, author: str, date: str | None = None) -> list[PatchItem]:
-    """A quilt `series` file: one patch name per line, optional -pN, # comments."""
-    items = []
+def quilt_entries(series_file: Path) -> list[tuple[Path, int]]:
+    """(patch file, -pN) of each line of a quilt `series` file (# comments), each
+    proven to stay in the series dir and to exist."""
+    out = []
     for n, raw in enumerate(read_text(series_file).splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -99,15 +100,20 @@ def read_quilt(series_file: Path, *, author: str, date: str | None = None) -> li
         m = QUILT_LINE_RE.match(line)
         if not m:
             raise InputError(f"not a quilt series line: {raw!r}", path=str(series_file), line=n)
-        name, strip = m.group(1), int(m.group(2) or 1)
-        p = _inside(series_file, name, n)
+        p = _inside(series_file, m.group(1), n)
         if not p.is_file():
-            raise InputError(f"patch {name!r} listed in the series file does not exist",
+            raise InputError(f"patch {m.group(1)!r} listed in the series file does not exist",
                              path=str(series_file), line=n)
-        items.append(read_patch_file(p, author=author, strip=strip, date=date))
-    if not items:
+        out.append((p, int(m.group(2) or 1)))
+    if not out:
         raise InputError("quilt series file lists no patches", path=str(series_file), line=1)
-    return items
+    return out
+
+
+def read_quilt(series_file: Path, *, author: str, date: str | None = None) -> list[PatchItem]:
+    """A quilt `series` file: one patch name per line, optional -pN, # comments."""
+    return [read_patch_file(p, author=author, strip=strip, date=date)
+            for p, strip in quilt_entries(series_file)]
 
 
 def _mail_date(date: str | None) -> str | None:

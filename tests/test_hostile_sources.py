@@ -67,3 +67,32 @@ def test_a_fragment_template_still_renders_its_parameters(tmp_path):
     frag = load_fragment(t, {"cpus": 4, "debug": True})
     assert [(s.symbol, s.value) for s in frag.settings] == [("NR_CPUS", "4"),
                                                              ("DEBUG_INFO", "y")]
+
+
+def dsc_tree(tmp_path, entry: str):
+    from patches.archive import Dsc
+    patches = tmp_path / "src" / "debian" / "patches"
+    patches.mkdir(parents=True)
+    (patches / "series").write_text(f"{entry}\n")
+    (patches / "ok.patch").write_text("--- a/x\n+++ b/x\n")
+    (tmp_path / "src" / "debian" / "evil.patch").write_text("--- a/x\n+++ b/x\n")
+    return Dsc(tmp_path / "linux.dsc", "linux", "6.12-1", "M <m@x>", tmp_path / "o.tar.xz",
+               tmp_path / "d.tar.xz"), tmp_path / "src"
+
+
+def test_a_dsc_import_refuses_a_quilt_series_leaving_its_dir(tmp_path, cache):  # noqa: F811
+    from patches.debsource import make_series
+    dsc, src = dsc_tree(tmp_path, "../evil.patch")
+    with pytest.raises(InputError) as e:
+        make_series(dsc, "t", src)
+    assert "leaves the series dir" in str(e.value)
+    assert not (cache / "series" / "t-debian").exists()
+
+
+def test_a_dsc_import_copies_links_as_links(tmp_path, cache):  # noqa: F811
+    from patches.debsource import make_series
+    dsc, src = dsc_tree(tmp_path, "ok.patch")
+    os.symlink("/etc/hostname", src / "debian" / "patches" / "host")
+    name = make_series(dsc, "t", src)
+    copied = cache / "series" / name / "6.12-1" / "host"
+    assert copied.is_symlink()
