@@ -1,0 +1,32 @@
+"""A runtime robot report end to end under TCG: kharness-fixture v6 WARNs at every
+boot (a late initcall); its boot report (testcase: boot, the splat as the robot's
+dmesg shows it) reproduces with the same splat fingerprint, and against v7, which
+drops the warning, the verdict is 'not reproduced'."""
+import json
+from pathlib import Path
+
+import pytest
+
+import harness
+
+pytestmark = pytest.mark.integration
+REPORT = Path(__file__).parent / "data" / "reports" / "runtime-fixture-boot-warn.txt"
+ARGS = ["--profile", "small", "--fragment", "kallsyms"]   # the robot's kernel has symbols
+
+
+def verdict(results: Path) -> dict:
+    return json.loads(next(results.rglob("repro/verdict.json")).read_text())
+
+
+def test_boot_warn_report_reproduces_and_v7_clears_it(default_tree, tmp_path, capsys):
+    code = harness.main(["repro", str(REPORT), *ARGS, "--results", str(tmp_path / "v6")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert verdict(tmp_path / "v6")["verdict"] == "reproduced"
+    assert "same splat [bb417986ca9b] warning: kernel/time/time.c kharness_fixture_warn" in out
+    code = harness.main(["repro", str(REPORT), *ARGS, "--against", "kharness-fixture@v7",
+                         "--results", str(tmp_path / "v7")])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert verdict(tmp_path / "v7")["verdict"] == "not reproduced"
+    assert "not seen: warning: kernel/time/time.c kharness_fixture_warn" in out
