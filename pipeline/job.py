@@ -261,7 +261,7 @@ def _typed(o: Option, value, path: str, line: int | None):
     ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
     if o.kind == STR and isinstance(value, (int, float)) and not isinstance(value, bool):
         value, ok = str(value), True
-    if value is None and o.field in ("accel", "upto", "name", "worktree", "mbox"):
+    if value is None and getattr(JobSpec(), o.field) is None:     # an optional option
         ok = True
     if not ok:
         raise InputError(f"'{o.key}' must be {_kind_text(o.kind)}", path=path, line=line)
