@@ -66,7 +66,7 @@ def revisions_table(series: str, base_spec, run, out: Path, runner) -> int:
     write_text(out / "revisions.txt", text + "\n")
     write_text(out / "range-diffs.txt", diffs + "\n")
     write_text(out / "report.html", render_html(jobs, f"{series}: revisions",
-                                                text + "\n\n" + diffs))
+                                                text + "\n\n" + diffs, where=out))
     print(text)
     print(f"report: {out / 'report.html'}")
     bad = any(j.exit_code not in (0, None) for j in jobs)

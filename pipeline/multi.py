@@ -180,7 +180,7 @@ def write_combined(run_dir: Path, jobs: list[JobSummary], table: str, comparison
     write_text(run_dir / "junit.xml", junit.render_jobs([(f"{j.job}:", j) for j in jobs]))
     extra = table + "".join("\n\n" + format_comparison(c) for c in comparisons)
     write_text(run_dir / "report.html", render_html(jobs, f"kharness matrix {run_dir.name}",
-                                                    extra))
+                                                    extra, where=run_dir))
     if groups is None:
         groups = [_group(s) for s in specs] if specs is not None else [{} for _ in jobs]
     write_json(run_dir / "run.json", {
