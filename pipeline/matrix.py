@@ -7,14 +7,14 @@
       - series: path-iterator@v5.1-6.12
         suites: [path-iterator, smoke]
 
-Sharding (--shard I/N): job number j (0-based, in file order) belongs to shard
-(j mod N) + 1, so N machines together run every job exactly once.
+Sharding (--shard I/N, --shard auto) is pipeline/plan.py's: base jobs first, then
+job k of that order goes to shard (k mod N) + 1.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from common.errors import InputError, UsageError
+from common.errors import InputError
 from common.yamlfile import Located, line_of, load_yaml
 
 from .job import JobSpec, spec_from_entry
@@ -46,17 +46,3 @@ def load_matrix_jobs(path: Path | str) -> list[tuple[JobSpec, str]]:
         if label in labels[:i]:
             raise InputError(f"duplicate job '{label}'", path=path, line=line_of(jobs[i]))
     return [(s, f"{path}:{line_of(j)}") for s, j in zip(specs, jobs)]
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise UsageError(f"bad --shard '{text}': expected I/N, e.g. 1/2") from None
-    if not 1 <= i <= n:
-        raise UsageError(f"bad --shard '{text}': need 1 <= I <= N")
-    return i, n
-
-
-def shard(specs: list[JobSpec], i: int, n: int) -> list[JobSpec]:
-    return [s for j, s in enumerate(specs) if j % n == i - 1]

@@ -2,7 +2,9 @@ import pytest
 
 from common.errors import InputError, UsageError
 from common.yamlfile import load_yaml
-from pipeline.matrix import load_matrix, parse_shard, shard
+from pipeline.check import JobPlan
+from pipeline.matrix import load_matrix
+from pipeline.plan import parse_shard, shards
 
 
 def write(tmp_path, text):
@@ -51,17 +53,16 @@ def test_matrix_errors_name_file_and_line(tmp_path, text, line, msg):
 def test_shards_cover_every_job_exactly_once(tmp_path):
     jobs = load_matrix(write(tmp_path, "jobs:\n" + "".join(
         f"  - series: s{i}@v1\n" for i in range(7))))
-    seen = []
-    for i in (1, 2, 3):
-        seen += [j.series for j in shard(jobs, i, 3)]
+    parts = shards([JobPlan(j) for j in jobs], 3)
+    seen = [p.spec.series for s in parts for p in s.jobs]
     assert sorted(seen) == sorted(j.series for j in jobs)
-    assert [j.series for j in shard(jobs, 1, 3)] == ["s0", "s3", "s6"]
+    assert [p.spec.series for p in parts[0].jobs] == ["s0", "s3", "s6"]
 
 
 @pytest.mark.parametrize("bad", ["0/2", "3/2", "x", "1-2"])
 def test_bad_shard(bad):
     with pytest.raises(UsageError):
-        parse_shard(bad)
+        parse_shard(bad, None)
 
 
 def test_yaml_empty_file(tmp_path):
