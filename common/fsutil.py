@@ -1,12 +1,13 @@
 """Atomic writes and the cache locations."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
 
-from .errors import InfraError
+from .errors import InfraError, InputError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,25 +27,46 @@ def results_root() -> Path:
     return Path(os.environ.get("HARNESS_RESULTS", REPO_ROOT / "results" / "runs"))
 
 
+def inside(root: Path, *parts: str) -> Path:
+    """root/parts..., refused (InputError) unless it stays inside root: every part
+    is one plain name (not empty, '.', '..', absolute, or with a '/' or NUL)."""
+    for part in parts:
+        if part in ("", ".", "..") or "/" in part or "\0" in part:
+            raise InputError(f"{part!r} is not a plain name (it would leave {root})")
+    return Path(root).joinpath(*parts)
+
+
+def disk_error(path, e: OSError) -> InfraError:
+    """The infrastructure error for a failed write of `path` (ENOSPC says so)."""
+    if e.errno == errno.ENOSPC:
+        return InfraError(f"cannot write {path}: no space left on the device",
+                          hint="free disk space (harness.py cache gc) and run again; "
+                               "earlier results are kept")
+    return InfraError(f"cannot write {path}: {e.strerror or e}")
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write via a temp file in the same dir plus rename, so readers never see half a file."""
+    """Write via a temp file in the same dir plus rename, so readers never see half a
+    file; the temp file is removed on any failure, an interrupt included. A failed
+    write (disk full) is an InfraError and leaves the earlier file as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode) as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise InfraError(f"cannot write {path}: {e.strerror}",
-                         hint="is the disk full?" if e.errno == 28 else None) from e
+        if isinstance(e, OSError):
+            raise disk_error(path, e) from e
+        raise
 
 
 def write_json(path: Path, obj) -> None:

@@ -72,6 +72,7 @@ class ApplyResult:
     patches: list[PatchRecord] = field(default_factory=list)
     fixups: list[PatchRecord] = field(default_factory=list)
     reused: bool = False
+    notes: list[str] = field(default_factory=list)   # what was found and cleaned
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -121,7 +122,9 @@ def apply_key(commit: str, fixups: list[PatchItem], items: list[PatchItem]) -> s
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def apply_series(req: ApplyRequest, runner) -> ApplyResult:
+def apply_series(req: ApplyRequest, runner, hold=None) -> ApplyResult:
+    """Apply the revision (see the module doc). With `hold` (a contextlib.ExitStack,
+    the job's), the worktree stays locked for this job until the stack closes."""
     series = find_series(req.series)
     rev = series.revision(req.rev)
     items = load_patches(series, rev)
@@ -139,10 +142,11 @@ def apply_series(req: ApplyRequest, runner) -> ApplyResult:
     else:
         tree, ref, commit, repo = resolve_base(series, rev, req.tree, runner)
         fixups = _fixups(tree, req.fixups)
+    upto = req.upto if req.upto != total else None
+    wt = wtmod.worktree_path(tree, series.name, rev.label, upto, req.skip)
     res = ApplyResult(series.name, rev.label, tree, ref, commit, commit, commit,
-                      wtmod.worktree_path(tree, series.name, rev.label), "", total=total,
-                      upto=req.upto, skip=req.skip)
-    return _apply(res, repo, fixups, items, runner, numbers)
+                      wt, "", total=total, upto=req.upto, skip=req.skip)
+    return _apply(res, repo, fixups, items, runner, numbers, hold)
 
 
 def _kept(skip: int | None, count: int, series, rev) -> list[int]:
@@ -166,7 +170,7 @@ def checkout_base(repo: Path, runner) -> tuple[str, str, str, Path]:
     return f"checkout-{tag}", "HEAD", lines[1], Path(lines[0])
 
 
-def apply_base(tree: str, runner, fixups: bool = True) -> ApplyResult:
+def apply_base(tree: str, runner, fixups: bool = True, hold=None) -> ApplyResult:
     """The base tree alone, with its fix-ups, in worktree <tree>/base/<tree> (for jobs
     with no series). ApplyResult.series and .rev are empty."""
     info = tree_info(tree)
@@ -178,7 +182,7 @@ def apply_base(tree: str, runner, fixups: bool = True) -> ApplyResult:
         raise InputError(f"tree {tree!r} has no {BASE_TAG!r} tag", path=str(info.repo))
     res = ApplyResult("", "", tree, BASE_TAG, commit, commit, commit,
                       wtmod.worktree_path(tree, "base", tree), "")
-    return _apply(res, info.repo, _fixups(tree, fixups), [], runner)
+    return _apply(res, info.repo, _fixups(tree, fixups), [], runner, hold=hold)
 
 
 def _fixups(tree: str, wanted: bool) -> list[PatchItem]:
@@ -188,30 +192,51 @@ def _fixups(tree: str, wanted: bool) -> list[PatchItem]:
 
 
 def _apply(res: ApplyResult, repo: Path, fixups: list[PatchItem], items: list[PatchItem],
-           runner, numbers: list[int] | None = None) -> ApplyResult:
+           runner, numbers: list[int] | None = None, hold=None) -> ApplyResult:
     """Fix-ups then patches onto res.base_commit in res.worktree, or the saved result
-    when the worktree already holds exactly that."""
-    wt, commit = res.worktree, res.base_commit
-    res.key = key = apply_key(commit, fixups, items)
-    with wtmod.locked(wt):
-        st = wtmod.reusable(runner, wt, key)
-        if st is not None:
-            done = ApplyResult.from_dict(st["result"])
-            done.reused = True
-            return done
-        branch = f"kh/{res.series}/{res.rev}" if res.series else f"kh/base/{res.tree}"
-        wtmod.prepare(runner, repo, wt, branch, commit)
-        try:
-            _apply_all(runner, wt, fixups, res.fixups, res, "fix-up")
-            res.fixup_head = head(runner, wt)
-            _apply_all(runner, wt, items, res.patches, res, "patch", numbers)
-            res.head = head(runner, wt)
-            res.status = "applied"
-        finally:
-            shutil.rmtree(_scratch(wt), ignore_errors=True)
-            wtmod.write_state(wt, {"key": key, "status": res.status, "head": res.head,
-                                   "result": res.to_dict()})
-        return res
+    when the worktree already holds exactly that. The worktree's use lock is shared
+    while it is reused, exclusive while it is reset and applied; with `hold` it stays
+    (shared) in that ExitStack, else it is released on return."""
+    wt = res.worktree
+    res.key = apply_key(res.base_commit, fixups, items)
+    use = wtmod.Use(wt)
+    try:
+        with wtmod.locked(wt):
+            done = _reuse_or_apply(res, repo, fixups, items, runner, numbers, use)
+            use.shared()
+    except BaseException:
+        use.release()
+        raise
+    if hold is not None:
+        hold.callback(use.release)
+    else:
+        use.release()
+    return done
+
+
+def _reuse_or_apply(res: ApplyResult, repo: Path, fixups, items, runner, numbers,
+                    use) -> ApplyResult:
+    wt = res.worktree
+    st = wtmod.reusable(runner, wt, res.key)
+    if st is not None:
+        done = ApplyResult.from_dict(st["result"])
+        done.reused = True
+        return done
+    use.exclusive()                  # no other job is building or testing in it
+    branch = f"kh/{res.series}/{wt.name}" if res.series else f"kh/base/{res.tree}"
+    wtmod.write_state(wt, {"key": res.key, "status": "applying"})
+    res.notes += wtmod.prepare(runner, repo, wt, branch, res.base_commit)
+    try:
+        _apply_all(runner, wt, fixups, res.fixups, res, "fix-up")
+        res.fixup_head = head(runner, wt)
+        _apply_all(runner, wt, items, res.patches, res, "patch", numbers)
+        res.head = head(runner, wt)
+        res.status = "applied"
+    finally:
+        shutil.rmtree(_scratch(wt), ignore_errors=True)
+        wtmod.write_state(wt, {"key": res.key, "status": res.status, "head": res.head,
+                               "result": res.to_dict()})
+    return res
 
 
 def _scratch(wt: Path) -> Path:

@@ -129,6 +129,8 @@ def cmd_apply(args) -> int:
         raise InputError(f"apply needs SERIES@REV, got {args.spec!r}")
     res = apply_series(ApplyRequest(name, rev, args.tree, args.upto,
                                     fixups=not args.no_fixups), _runner(args))
+    for note in res.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{name}@{rev} on {res.tree}@{res.base_ref}"
           f"{' (reused)' if res.reused else ''}: {res.worktree}")
     for rec in res.fixups:

@@ -7,10 +7,11 @@ read the plan and never change the spec.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import ConfigError, NotRun
-from common.progress import CounterOnly
+from common.progress import CounterOnly, CountingRunner, Durations, LineCounter, Ticker
 from common.fsutil import cache_dir, write_json
 
 from .context import JobContext, StageReport
@@ -25,15 +26,18 @@ def stage_apply(ctx: JobContext) -> StageReport:
     if spec.worktree:
         res = apply_series(ApplyRequest(spec.series, spec.rev, upto=spec.upto,
                                         skip=spec.skip, onto=Path(spec.worktree)),
-                           ctx.runner)
+                           ctx.runner, hold=ctx.stack)
     else:
         tree = import_tree(ImportRequest(source=spec.tree), ctx.runner)
         ctx.facts["tree"] = {"name": tree.name, "commit": tree.commit, "kind": tree.kind}
         if spec.base_only:
-            res = apply_base(spec.tree, ctx.runner)
+            res = apply_base(spec.tree, ctx.runner, hold=ctx.stack)
         else:
             res = apply_series(ApplyRequest(spec.series, spec.rev, tree=spec.tree,
-                                            upto=spec.upto, skip=spec.skip), ctx.runner)
+                                            upto=spec.upto, skip=spec.skip), ctx.runner,
+                               hold=ctx.stack)    # the worktree is ours until the job ends
+    for note in res.notes:
+        ctx.progress.info(note)
     ctx.apply, ctx.worktree = res, Path(res.worktree)
     write_json(ctx.store.file("apply.json"), res.to_dict())
     ctx.facts["apply"] = {"head": res.head, "base": res.base_commit, "key": res.key,
@@ -43,6 +47,41 @@ def stage_apply(ctx: JobContext) -> StageReport:
                           "fixups": [p.subject for p in res.fixups]}
     n = len(res.patches)
     return StageReport(f"{n} patch(es) on {res.tree}", res.reused, {"head": res.head})
+
+
+def _import_with_progress(ctx: JobContext, do):
+    """The tree import, with its elapsed time against the last import of the same
+    source (a reused tree takes no time and records nothing)."""
+    import time
+    key, rec = f"import:{ctx.spec.tree}", Durations()
+    t0 = time.monotonic()
+    with Ticker(ctx.progress, "apply", recorded=rec.seconds(key)):
+        tree = do()
+    if not tree.reused:
+        rec.record(key, time.monotonic() - t0)
+    return tree
+
+
+def _is_am(argv: list[str]) -> bool:
+    return bool(argv) and argv[0] == "git" and "am" in argv[1:4]
+
+
+def _apply_with_progress(ctx: JobContext, do):
+    """Apply the fix-ups and patches, counting each `git am` out of what the same
+    series revision applied last time (else the patches the manifest declares)."""
+    import time
+    spec = ctx.spec
+    key = f"apply:{spec.tree}:" + "/".join(spec.job_parts()[:2])
+    rec, runner = Durations(), CountingRunner(ctx.runner, _is_am)
+    declared = ctx.plan.revision.patches if ctx.plan.revision is not None else None
+    total = rec.count(key) or declared
+    t0 = time.monotonic()
+    with Ticker(ctx.progress, "apply", lambda: runner.count, total, "patches applied",
+                rec.seconds(key)):
+        res = do(runner)
+    if runner.count:
+        rec.record(key, time.monotonic() - t0, runner.count)
+    return res
 
 
 def _use_worktree(ctx: JobContext) -> StageReport:
@@ -139,7 +178,7 @@ def base_tree_warnings(ctx: JobContext) -> list:
     cache. Its record goes to <job>/base-build/."""
     from patches.apply import apply_base
     ctx.progress.info("[build] --new-warnings: the base tree first")
-    base = apply_base(ctx.spec.tree, ctx.runner)
+    base = apply_base(ctx.spec.tree, ctx.runner, hold=ctx.stack)
     out = ctx.store.path / "base-build"
     cfg = _make_config(ctx, Path(base.worktree), list(ctx.spec.fragments), out / "config")
     res = _build(ctx, Path(base.worktree), cfg.config, out, None)
@@ -220,9 +259,14 @@ def _mem_bytes(text: str) -> int:
 def stage_boot(ctx: JobContext) -> StageReport:
     from vm.boot import start_vm
     _need_kernel_image(ctx)
+    import time
     ctx.vm_request = vm_request(ctx)
-    ctx.vm = ctx.stack.enter_context(start_vm(ctx.vm_request, ctx.runner))
+    rec, key = Durations(), f"boot:{ctx.build.key}:{ctx.spec.accel}"
+    t0 = time.monotonic()
+    with Ticker(ctx.progress, "boot", recorded=rec.seconds(key)):    # time to SSH
+        ctx.vm = ctx.stack.enter_context(start_vm(ctx.vm_request, ctx.runner))
     accel = ctx.vm.probe.accel
+    rec.record(key, time.monotonic() - t0, accel=accel)
     ctx.facts["vm"] = {"accel": accel, "probe": getattr(ctx.vm.probe, "reason", None)}
     return StageReport(f"accel {accel}")
 
@@ -239,9 +283,10 @@ def stage_test(ctx: JobContext) -> StageReport:
             break
         out = ctx.store.path / "suites" / suite.name
         st_dir = ks_dir if suite.runner == "kselftest" else bpf_dir
-        res = run_suite(SuiteRequest(suite, out, selftests_dir=st_dir, tree_dir=ctx.worktree,
-                                     tree_name=spec.tree, arch=ctx.plan.arch,
-                                     toolchain=spec.toolchain), ctx.vm)
+        with _tests_progress(ctx, suite.name, out / "raw"):
+            res = run_suite(SuiteRequest(suite, out, selftests_dir=st_dir,
+                                         tree_dir=ctx.worktree, tree_name=spec.tree,
+                                         arch=ctx.plan.arch, toolchain=spec.toolchain), ctx.vm)
         raw = [str(Path(p).relative_to(ctx.store.path)) for p in res.raw_logs]
         ctx.store.add_suite(suite.name, res.parsed, raw=",".join(raw), groups=[
             GroupTiming(g.label, g.duration, g.reported, g.retry_of) for g in res.groups])
@@ -249,6 +294,28 @@ def stage_test(ctx: JobContext) -> StageReport:
     _collect_dmesg(ctx)
     ctx.vm.raise_if_expired()           # VMRunTimeout (exit 7): the stage fails and says so
     return StageReport("; ".join(summary))
+
+
+@contextmanager
+def _tests_progress(ctx: JobContext, suite: str, raw: Path):
+    """A suite's top-level results in its raw logs as the guest streams them, out of
+    what the same suite reported last time (else the TAP plans seen so far)."""
+    import time
+    rec, key = Durations(), f"tests:{ctx.spec.tree}:{ctx.plan.arch}:{suite}"
+    seen, known = LineCounter(raw), rec.count(key)
+    ticker = Ticker(ctx.progress, "test", None, known, f"{suite} tests", rec.seconds(key))
+
+    def probe() -> int:
+        n = seen()
+        if not known and seen.planned:
+            ticker.meter.total = seen.planned
+        return n
+    ticker.probe = probe
+    t0 = time.monotonic()
+    with ticker:
+        yield
+    if seen() and ctx.vm is not None and not ctx.vm.expired:
+        rec.record(key, time.monotonic() - t0, seen.count)
 
 
 def _counts(parsed) -> str:
