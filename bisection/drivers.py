@@ -213,9 +213,13 @@ FIRST_BAD = re.compile(r"^([0-9a-f]{40}) is the first bad commit", re.M)
 def bisect_commits(repo: Path, good: str, bad: str, step_argv: list[str], runner,
                    out_dir: Path, timeout: float = 6 * 3600) -> tuple[str | None, str]:
     """Drive `git bisect run` in `repo` (a worktree) with `step_argv` as the run script.
-    Returns (first bad commit or None, the bisect log)."""
+    Returns (first bad commit or None, the bisect log). A bisect already in progress
+    in `repo` (the user's) is refused, never reset."""
     git = ["git", "-C", str(repo)]
-    runner.run(git + ["bisect", "reset"], timeout=60)
+    if runner.run(git + ["bisect", "log"], timeout=60).returncode == 0:
+        raise UsageError(f"{repo}: a git bisect is in progress there; bisect-commits "
+                         "would lose it", hint=f"finish it, or end it with "
+                         f"`git -C {repo} bisect reset`, then run bisect-commits again")
     runner.run(git + ["bisect", "start", bad, good], timeout=120, check=True, error=UsageError)
     try:
         res = runner.run(git + ["bisect", "run", *step_argv], timeout=timeout,
