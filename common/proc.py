@@ -5,17 +5,47 @@ Commands are argument lists, never shell strings built from input.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import shlex
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from .errors import InfraError, StageTimeout
+
+# Every child carries KHARNESS_TOKEN=<unique id> in its environment: its whole
+# tree (even descendants that called setsid and were re-parented to init) is
+# found again by that token, by a timeout and by the stale-VM clean-up.
+TOKEN_VAR = "KHARNESS_TOKEN"
+LOG_TAIL = 200_000      # bytes of a logged command's output kept in its Result
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_PRCTL = _LIBC.prctl
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the child gets SIGKILL when the harness thread that started it
+    dies (SIGKILL of the harness included). It survives exec (vng execs qemu)."""
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def new_token() -> str:
+    return f"kh-{uuid.uuid4().hex}"
+
+
+def child_env(env: dict[str, str] | None, token: str | None = None) -> dict[str, str]:
+    """os.environ + env, with a fresh (or the given) tree token."""
+    full = dict(os.environ)
+    if env:
+        full.update(env)
+    full[TOKEN_VAR] = token or new_token()
+    return full
 
 
 @dataclass
@@ -73,9 +103,7 @@ class Runner:
         as they come (so a killed run leaves its output on disk)."""
         argv = [str(a) for a in argv]
         self._note(fmt_cmd(argv, cwd, env))
-        full_env = dict(os.environ)
-        if env:
-            full_env.update(env)
+        full_env = child_env(env)
         start = time.monotonic()
         try:
             if log is not None:
@@ -98,7 +126,8 @@ class Runner:
         p = subprocess.Popen(argv, cwd=cwd, env=env, text=True, errors="replace",
                              stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=_die_with_parent)
+        p.kh_token = env.get(TOKEN_VAR)
         try:
             out, err = p.communicate(input=input, timeout=timeout)
             return Result(argv, p.returncode, out, err)
@@ -118,7 +147,8 @@ class Runner:
             f.flush()
             p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT,
                                  stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                                 start_new_session=True)
+                                 start_new_session=True, preexec_fn=_die_with_parent)
+            p.kh_token = env.get(TOKEN_VAR)
             try:
                 if input is not None:
                     p.communicate(input=input.encode(), timeout=timeout)
@@ -129,35 +159,134 @@ class Runner:
             except BaseException:
                 kill_group(p)
                 raise
-        text = log.read_text(errors="replace")
-        return Result(argv, p.returncode, text[-200000:], "")
+        return Result(argv, p.returncode, read_tail(log, LOG_TAIL), "")
 
-    def popen(self, argv: Sequence[str], *, cwd=None, env=None, stdout=None) -> subprocess.Popen:
-        """Start a long-lived process (qemu) in its own process group."""
+    def popen(self, argv: Sequence[str], *, cwd=None, env=None, stdout=None,
+              token: str | None = None) -> subprocess.Popen:
+        """Start a long-lived process (qemu) in its own process group, with a
+        parent-death signal and the tree token `token` (see TOKEN_VAR)."""
         argv = [str(a) for a in argv]
         self._note(fmt_cmd(argv, cwd, env))
-        full_env = dict(os.environ)
-        if env:
-            full_env.update(env)
-        return subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                                stdout=stdout or subprocess.DEVNULL,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        full_env = child_env(env, token)
+        p = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                             stdout=stdout or subprocess.DEVNULL,
+                             stderr=subprocess.STDOUT, start_new_session=True,
+                             preexec_fn=_die_with_parent)
+        p.kh_token = full_env[TOKEN_VAR]
+        return p
+
+
+def read_tail(path: Path, limit: int) -> str:
+    """The last `limit` bytes of a file, decoded (never the whole file in memory)."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - limit))
+        return f.read().decode(errors="replace")
+
+
+def _stat(pid_dir: Path) -> tuple[str, int, int] | None:
+    """(state, ppid, pgid) of /proc/<pid>, or None when it is gone."""
+    try:
+        fields = (pid_dir / "stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1]), int(fields[2])
+
+
+def _has_token(pid_dir: Path, token: str) -> bool:
+    try:
+        env = (pid_dir / "environ").read_bytes()
+    except OSError:
+        return False
+    return f"{TOKEN_VAR}={token}".encode() in env.split(b"\0")
+
+
+def tree_pids(pid: int, token: str | None = None, proc_root: Path = Path("/proc")) -> set[int]:
+    """Live processes of `pid`'s tree: its process group, its descendants by
+    parent pid (also those that left the group with setsid) and every process
+    whose environment holds the tree token (also those re-parented to init)."""
+    parent: dict[int, int] = {}
+    found: set[int] = set()
+    for entry in proc_root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        st = _stat(entry)
+        if st is None or st[0] == "Z":
+            continue
+        p = int(entry.name)
+        parent[p] = st[1]
+        if p == pid or st[2] == pid or (token and _has_token(entry, token)):
+            found.add(p)
+    grew = True
+    while grew:
+        kids = {p for p, pp in parent.items() if pp in found or pp == pid} - found
+        found |= kids
+        grew = bool(kids)
+    found.discard(os.getpid())
+    return found
+
+
+def _signal_all(pids: set[int], pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in pids:
+        try:
+            os.kill(p, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def kill_tree(p: subprocess.Popen, grace: float = 5.0, token: str | None = None) -> None:
+    """SIGTERM the whole tree of `p` (tree_pids), SIGKILL it after `grace`
+    seconds; descendants that left the group or were re-parented die too."""
+    token = token or getattr(p, "kh_token", None) or token_of(p.pid)
+    pids = tree_pids(p.pid, token)
+    if p.poll() is not None and not pids:
+        return
+    _signal_all(pids, p.pid, signal.SIGTERM)
+    try:
+        p.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + 5.0
+    while True:
+        pids |= tree_pids(p.pid, token)
+        live = {q for q in pids if _alive(q)}
+        if not live and p.poll() is not None:
+            return
+        _signal_all(live, p.pid, signal.SIGKILL)
+        try:
+            p.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() > deadline:
+            return
+        pids = live
+
+
+def _alive(pid: int) -> bool:
+    st = _stat(Path(f"/proc/{pid}"))
+    return st is not None and st[0] != "Z"
+
+
+def token_of(pid: int) -> str | None:
+    """The tree token in a live process's environment (None if unreadable)."""
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    for item in env.split(b"\0"):
+        if item.startswith(f"{TOKEN_VAR}=".encode()):
+            return item.split(b"=", 1)[1].decode(errors="replace")
+    return None
 
 
 def kill_group(p: subprocess.Popen, grace: float = 5.0) -> None:
-    """SIGTERM the process group, then SIGKILL after `grace` seconds."""
-    if p.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(p.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            p.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """Kill `p`'s whole tree: its group and every descendant (kill_tree)."""
+    kill_tree(p, grace)
 
 
 @dataclass
