@@ -248,6 +248,9 @@ def spec_from_entry(raw, defaults: dict, path: str) -> JobSpec:
         if o.key in merged and o.kind != SERIES:
             values[o.field] = _typed(o, merged[o.key], path, line(o.key))
     spec = JobSpec(**values)
+    if series is not None and not isinstance(series, str):
+        raise InputError(f"'series' must be a string NAME@REV, not {_yaml_kind(series)}",
+                         path=path, line=line("series"))
     if series is not None:
         try:
             spec.series, spec.rev = split_series(series)
@@ -259,12 +262,13 @@ def spec_from_entry(raw, defaults: dict, path: str) -> JobSpec:
 def _typed(o: Option, value, path: str, line: int | None):
     want = TYPES[o.kind]
     ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
-    if o.kind == STR and isinstance(value, (int, float)) and not isinstance(value, bool):
-        value, ok = str(value), True
     if value is None and getattr(JobSpec(), o.field) is None:     # an optional option
         ok = True
     if not ok:
-        raise InputError(f"'{o.key}' must be {_kind_text(o.kind)}", path=path, line=line)
+        quote = f" (quote it: '{value}')" if o.kind == STR and isinstance(
+            value, (int, float, bool)) else ""
+        raise InputError(f"'{o.key}' must be {_kind_text(o.kind)}, not "
+                         f"{_yaml_kind(value)}{quote}", path=path, line=line)
     if o.kind == LIST:
         if not all(isinstance(v, (str, int, float)) for v in value):
             raise InputError(f"'{o.key}' must be a list of strings", path=path, line=line)
@@ -273,6 +277,14 @@ def _typed(o: Option, value, path: str, line: int | None):
         raise InputError(f"'{o.key}' must be one of {', '.join(o.choices)}, not {value!r}",
                          path=path, line=line)
     return value
+
+
+def _yaml_kind(value) -> str:
+    for t, text in ((bool, "true/false"), (int, "a number"), (float, "a number"),
+                    (str, "a string"), (list, "a list"), (dict, "a mapping")):
+        if isinstance(value, t):
+            return text
+    return "null" if value is None else type(value).__name__
 
 
 def _kind_text(kind: str) -> str:

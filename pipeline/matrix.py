@@ -34,7 +34,8 @@ def load_matrix_jobs(path: Path | str) -> list[tuple[JobSpec, str]]:
     if unknown:
         raise InputError(f"unknown key '{unknown[0]}' (a matrix has 'defaults' and 'jobs')",
                          path=path, line=line_of(data, unknown[0]))
-    defaults = data.get("defaults") or Located()
+    defaults = data.get("defaults")
+    defaults = Located() if defaults is None else defaults
     if not isinstance(defaults, Located):
         raise InputError("'defaults' must be a mapping", path=path, line=line_of(data, "defaults"))
     jobs = data["jobs"]

@@ -43,7 +43,12 @@ def register(sub) -> None:
 
 def read_lines(path: str) -> list[str]:
     if path == "-":
-        return sys.stdin.read().splitlines()
+        data = getattr(sys.stdin, "buffer", None)
+        raw = data.read() if data is not None else sys.stdin.read().encode("utf-8", "replace")
+        text = raw.decode("utf-8", errors="replace")
+        if "\ufffd" in text and b"\xef\xbf\xbd" not in raw:
+            print("note: stdin is not UTF-8: bad bytes read as U+FFFD", file=sys.stderr)
+        return text.splitlines()
     try:
         return Path(path).read_text(errors="replace").splitlines()
     except OSError as e:
