@@ -13,6 +13,11 @@ function, then the first `Call Trace:` block, `<IRQ>` frames of the watchdog
 kinds and `<NMI>` frames left out, `? ` guesses and reporting helpers dropped),
 so the same splat in two runs compares equal and different ones differ.
 
+`LogCursor.new(lines)` picks the records of a `dmesg` read that are newer than
+the last read, by printk timestamp (not by line count, which stops working once
+the kernel log buffer wraps). `merge_found(a, b)` joins the splats of the
+console and of dmesg for one window, each splat once.
+
 `attach_splats(splats, markers)` names the test that was running when each
 splat appeared, from `(line, test)` markers meaning "test ran from this line on".
 """
@@ -261,6 +266,66 @@ def find_splats(lines: list[str]) -> list[Splat]:
         finder.feed(n, raw)
     finder.flush()
     return finder.found
+
+
+STAMP = re.compile(r"^(?:<\d+>)?\[\s*(\d+\.\d+)\]")
+
+
+class LogCursor:
+    """Where the last `dmesg` read ended: its newest timestamp and how many lines
+    carried it. Lines without a timestamp belong to the record above them."""
+
+    def __init__(self):
+        self.last: float | None = None
+        self.at_last = 0
+        self.count = 0          # lines seen, for logs without timestamps
+
+    def new(self, lines: list[str]) -> list[str]:
+        """The lines of a whole `dmesg` output not returned by an earlier call."""
+        stamps = _stamps(lines)
+        if not any(t is not None for t in stamps):
+            fresh = lines[self.count:] if len(lines) >= self.count else lines
+            self.count = len(lines)
+            return fresh
+        fresh, seen_at = [], 0
+        for line, t in zip(lines, stamps):
+            if t == self.last:
+                seen_at += 1
+            if t is None and self.last is None or t is not None and (
+                    self.last is None or t > self.last or
+                    t == self.last and seen_at > self.at_last):
+                fresh.append(line)
+        newest = max(t for t in stamps if t is not None)
+        if self.last is None or newest >= self.last:
+            self.at_last = sum(1 for t in stamps if t == newest)
+            self.last = newest
+        self.count = len(lines)
+        return fresh
+
+
+def _stamps(lines: list[str]) -> list[float | None]:
+    out, cur = [], None
+    for line in lines:
+        m = STAMP.match(line)
+        if m:
+            cur = float(m.group(1))
+        out.append(cur)
+    return out
+
+
+def merge_found(first: list[Splat], second: list[Splat]) -> list[Splat]:
+    """`first` plus the splats of `second` that `first` lacks: a fingerprint seen
+    n times in one list and m times in the other counts max(n, m) times."""
+    have: dict[str, int] = {}
+    for s in first:
+        have[s.fingerprint] = have.get(s.fingerprint, 0) + 1
+    out = list(first)
+    for s in second:
+        if have.get(s.fingerprint, 0) > 0:
+            have[s.fingerprint] -= 1
+        else:
+            out.append(s)
+    return out
 
 
 def attach_splats(splats: list[Splat], markers: list[tuple[int, str]]) -> None:

@@ -1,6 +1,7 @@
 """Run a suite in a booted VM: prepare the guest, run each group with its
-timeout, stream raw output to the results dir, check dmesg for splats after each
-group, retry failures (flaky = failed then passed), write suite.json as it goes."""
+timeout, stream raw output to the results dir, look for splats after each group
+(in the console the harness keeps whole, and in the dmesg records newer than
+the last read), retry failures (flaky = failed then passed), write suite.json as it goes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,6 +22,9 @@ from .suite import Suite
 LOGIN_SETUP = 120.0      # start_vm's first command in the guest (vm.boot.QUIET_SHELL)
 SUITE_SLACK = 300.0      # per suite, past its timeout: guest preparation, listing,
                          # the last group's kill grace and dmesg read
+QUIET = 0.5              # after a killed or crashed group: the console is settled once
+SETTLE_MAX = 5.0         # quiet this long (at most SETTLE_MAX), so what the kernel
+                         # prints while the test dies is counted for that test
 
 
 @dataclass
@@ -137,6 +141,25 @@ def find_splats(lines: list[str]) -> list[Splat]:
     return detect(lines)
 
 
+def console_since(console, mark: int) -> list[str]:
+    """Console lines from absolute line `mark` on (a bounded console keeps a
+    window: ConsoleCapture.since)."""
+    since = getattr(console, "since", None)
+    return since(mark) if since is not None else console.lines()[mark:]
+
+
+def settle(console, quiet: float = QUIET, most: float = SETTLE_MAX) -> None:
+    """Wait until the console has printed nothing for `quiet` seconds (at most
+    `most`): a test being killed can still make the kernel print a splat."""
+    end = time.monotonic() + most
+    last, since = console.count(), time.monotonic()
+    while time.monotonic() < end and time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        now = console.count()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
 class _Run:
     """The state of one run_suite call."""
 
@@ -147,7 +170,8 @@ class _Run:
         self.raw_dir.mkdir(parents=True, exist_ok=True)
         self.start = time.monotonic()
         self.deadline = self.start + self.suite.suite_timeout
-        self.dmesg_seen = 0
+        from results.splat import LogCursor
+        self.kmsg = LogCursor()
         self.result = SuiteResult(self.suite.name, ParsedLog(self.suite.output_format), [],
                                   self.out / "dmesg.log", self.out / "suite.json")
 
@@ -184,11 +208,7 @@ class _Run:
         account(tests, group, run, timeout)
         run.reported = [t.name for t in tests]
         running = group.tests[0] if len(group.tests) == 1 else group.label
-        splats = list(parsed.splats)
-        if run.crashed or run.vm_expired:
-            splats += find_splats(self.vm.console.lines()[console_mark:])
-        else:
-            splats += self.new_dmesg_splats()
+        splats = list(parsed.splats) + self.group_splats(run, console_mark)
         for s in splats:
             s.test = s.test or running
         self.result.parsed.splats.extend(splats)
@@ -213,13 +233,23 @@ class _Run:
             self.result.timed_out = self.result.vm_expired = True
         return run
 
+    def group_splats(self, run: GroupRun, console_mark: int) -> list[Splat]:
+        """The splats printed while a group ran (and while it was killed): from
+        the console stream since the group started, joined with dmesg's new
+        records (each splat once); a gone VM has the console only."""
+        from results.splat import merge_found
+        if run.timed_out or run.crashed or run.vm_expired:
+            settle(self.vm.console)
+        console = find_splats(console_since(self.vm.console, console_mark))
+        if run.crashed or run.vm_expired:
+            return console
+        return merge_found(self.new_dmesg_splats(), console)
+
     def new_dmesg_splats(self) -> list[Splat]:
         res = self.vm.exec(["dmesg"], 60.0)
         if res.rc != 0:
             return []
-        lines = res.stdout.splitlines()
-        new = lines[self.dmesg_seen:] if len(lines) >= self.dmesg_seen else lines
-        self.dmesg_seen = len(lines)
+        new = self.kmsg.new(res.stdout.splitlines())
         if new:
             with open(self.result.dmesg_log, "a", encoding="utf-8") as f:
                 f.write("\n".join(new) + "\n")
