@@ -27,7 +27,8 @@ Public API:
         run_reproducer(...), harness(...)
 
 Measurements (module): 1, 2, 3, 4 (m_jobs), 5 (m_bisect), 6 (m_parallel),
-7 (m_parsing). Measurement 6 needs the user's cached bpf-profile builds and is
+7 (m_parsing), 8 (m_flaky), 9 (m_shared: a redis ccache shared by local
+"machines"; its matrix is `--shared-matrix default|fixture|FILE`). Measurement 6 needs the user's cached bpf-profile builds and is
 SKIPPED without them.
 """
 from .run import ALL, BenchRequest, BenchResult, parse_only, run_bench

@@ -14,6 +14,7 @@ from common.cli import run_guarded
 from common.errors import EXIT_PASS, EXIT_TESTS_FAILED
 from common.proc import Runner
 
+from .m_shared import matrix_arg
 from .run import ALL, BenchRequest, parse_only, run_bench
 
 
@@ -21,13 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench",
                                 description="Measure what the harness costs and saves.")
     p.add_argument("--only", default=",".join(map(str, ALL)),
-                   help="measurements to run, e.g. 7,1 (default: all, 1..8)")
+                   help="measurements to run, e.g. 7,1 (default: all, 1..9)")
     p.add_argument("--repeat", type=int, default=3,
                    help="repeats of the cheap figures (default 3; parsing takes max(K, 5))")
     p.add_argument("--out", type=Path, default=None,
                    help="work dir for results, logs and the private cache (default bench/out)")
     p.add_argument("--json", type=Path, default=None, help="default bench/results.json")
     p.add_argument("--md", type=Path, default=None, help="default bench/results.md")
+    p.add_argument("--shared-matrix", default="default",
+                   help="measurement 9's matrix: 'default' (pipeline/matrices/default.yaml, "
+                        "hours of kernel builds), 'fixture' (smoke-small.yaml) or a file")
     p.add_argument("-v", "--verbose", action="store_true", help="echo each command")
     return p
 
@@ -38,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    req = BenchRequest(only=parse_only(args.only), repeat=args.repeat)
+    req = BenchRequest(only=parse_only(args.only), repeat=args.repeat,
+                       shared_matrix=matrix_arg(args.shared_matrix))
     if args.out is not None:
         req.out = args.out.resolve()
     if args.json is not None:

@@ -17,11 +17,12 @@ from .m_bisect import bisect_cost
 from .m_flaky import measure_flaky
 from .m_parallel import measure_parallel
 from .m_parsing import ParseRequest, measure_parsing
+from .m_shared import DEFAULT_MATRIX, TITLE as SHARED_TITLE, measure_shared
 from .machine import git_commit, machine
 from .report import check_doc, markdown, results_doc, verdict_lines
 from .stats import Figure, Target, failed
 
-ALL = (1, 2, 3, 4, 5, 6, 7, 8)
+ALL = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 TITLES = {1: ("1", "overhead: reproduce.sh against harness.py run (warm)", Target("<=", 1.03)),
           2: ("2", "cached rerun against the cold run", None),
           3: ("3", "second series on the same base and config", Target("<=", 0.25)),
@@ -29,7 +30,8 @@ TITLES = {1: ("1", "overhead: reproduce.sh against harness.py run (warm)", Targe
           5: ("5", "bisect cost (5-patch series)", None),
           6: ("6a", "tests in parallel", None),
           7: ("7a", "parsing", None),
-          8: ("8a", "flaky bisect simulation", Target(">=", 0.95))}
+          8: ("8a", "flaky bisect simulation", Target(">=", 0.95)),
+          9: ("9", SHARED_TITLE, None)}
 
 
 @dataclass
@@ -39,6 +41,7 @@ class BenchRequest:
     out: Path = REPO_ROOT / "bench" / "out"
     json_path: Path = REPO_ROOT / "bench" / "results.json"
     md_path: Path = REPO_ROOT / "bench" / "results.md"
+    shared_matrix: Path = DEFAULT_MATRIX        # measurement 9's matrix
 
 
 @dataclass
@@ -146,6 +149,11 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
     if 6 in only:
         figs = _attempt(ctx, [6], "6 tests in parallel", lambda: measure_parallel(ctx), figures)
         figures += figs or []
+        save(figs)
+    if 9 in only:
+        fig = _attempt(ctx, [9], f"9 shared ccache on {req.shared_matrix.name}",
+                       lambda: measure_shared(ctx, req.shared_matrix), figures)
+        figures += [fig] if fig else []
     return _finish(req, ctx, figures, save.cold)
 
 
@@ -153,8 +161,8 @@ def _write(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str,
            complete: bool) -> dict:
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     doc = results_doc(sorted(figures, key=lambda f: f.id), machine(ctx.jobs, ctx.commit),
-                      date, {"only": list(req.only), "repeat": req.repeat,
-                             "out": str(req.out)}, ctx.steps.done, cold)
+                      date, {"only": list(req.only), "repeat": req.repeat, "out": str(req.out),
+                             "shared_matrix": str(req.shared_matrix)}, ctx.steps.done, cold)
     doc["complete"] = complete
     check_doc(doc, str(req.json_path))
     write_json(req.json_path, doc)

@@ -266,7 +266,8 @@ def test_synthetic_log_from_a_file_without_results_is_an_input_error(tmp_path):
 def test_parse_only():
     assert parse_only("7,1") == (1, 7)
     assert parse_only("3, 3,2") == (2, 3)
-    for bad in ("9", "x", "", "0,1"):
+    assert parse_only("9") == (9,)
+    for bad in ("10", "x", "", "0,1"):
         with pytest.raises(UsageError):
             parse_only(bad)
 
