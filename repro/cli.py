@@ -64,6 +64,13 @@ def render_report(rep) -> str:
                         else ""))
     if rep.arch:
         lines.append(f"arch: {rep.arch}")
+    lines += [f"parameter {k}: {v}" for k, v in rep.params.items()]
+    if rep.machine_cpus or rep.machine_memory:
+        lines.append(f"machine: {rep.machine_cpus or '?'} CPUs, "
+                     f"{rep.machine_memory or '?'} memory")
+    if rep.cmdline:
+        lines.append(f"kernel command line: {rep.cmdline}")
+    lines += [f"failing test: {t}" for t in rep.failing_tests]
     if rep.make_flags or rep.make_targets:
         lines.append(f"make: {' '.join(rep.make_flags)} {' '.join(rep.make_targets)}".rstrip())
     lines += [f"tested on: {t}" for t in rep.tested_on]

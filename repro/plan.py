@@ -43,6 +43,7 @@ class Plan:
     kind: str = "build"
     suites: list[str] = field(default_factory=list)
     arch: str = "x86_64"
+    suite_doc: dict | None = None     # a runtime report's testcase as a suite file
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -238,10 +239,27 @@ def make_plan(rep: RobotReport, args) -> Plan:
     total = len(_patches(series, rev))
     upto = k if k is not None and k < total and not getattr(args, "series", None) else None
     flags, fnotes = make_flags_for(rep)
-    suites = [series.name] if rep.kind == "runtime" else []
+    doc, rnotes = runtime_suite(rep, series, getattr(args, "suites", None))
     return Plan(series.name, rev.label, upto, getattr(args, "tree", None), profile, config,
                 flags, targets_for(rep) if rep.kind == "build" else [], toolchain,
-                notes + cnotes + tnotes + fnotes, rep.kind, suites, arch)
+                notes + cnotes + tnotes + fnotes + rnotes, rep.kind, [], arch, doc)
+
+
+def runtime_suite(rep: RobotReport, series, asked: list[str] | None) -> tuple:
+    """(the runtime report's testcase as a suite file's content, substitutions);
+    (None, []) for a build report. `--suite` replaces it, stated."""
+    from selftests.suite import SUITES_DIR
+
+    from .runtime import runtime_job
+    if rep.kind != "runtime":
+        return None, []
+    if asked:
+        return None, [f"running --suite {' '.join(asked)} as asked instead of the report's "
+                      f"testcase ({rep.testcase or 'none named'}); the report's test machine "
+                      "and kernel command line are not used"]
+    own = series.name if (SUITES_DIR / f"{series.name}.yaml").is_file() else None
+    job = runtime_job(rep, own)
+    return job.doc, job.notes
 
 
 def _patches(series, rev):

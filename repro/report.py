@@ -18,7 +18,7 @@ from .diag import Diagnostic, parse_diagnostics, strip_marker
 
 MSGID_IN_URL = re.compile(r"lore\.kernel\.org/(?:[\w-]+/)?(?:r/)?(?P<id>[^/\s>]+@[^/\s>]+?)/?$")
 KEY = re.compile(r"^(?P<key>url|base|patch link|patch subject|config|compiler|commit|"
-                 r"in testcase|test machine|version|tree|head|author|date|"
+                 r"in testcase|test machine|version|tree|head|author|date|kernel command line|cmdline|"
                  r"reproduce(?: \(this is a W=1 build\))?)"
                  r":\s*(?P<val>.*)$")
 # The reminder form: no "noticed" line, the diagnostics of a commit already in a tree.
@@ -41,6 +41,10 @@ TAIL = [r"^vim \+", r"^\s*>?\s*\d+\s", r"^\s*>?\s*\d+$", r"^:::::: ", r"^-- ?$",
         r"^0-DAY CI", r"^https?://", r"^\s*\.\.\.\s*$", r"^\s*@\s*\d+"]
 # reproduce steps written out in older reports' bodies
 STEPS = r"^\s*(?:git (?:clone|remote|fetch|checkout)|wget |chmod |mkdir |cd |cp |pip3? |sudo |# )"
+DMESG_CMDLINE = re.compile(r"^\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s+(?:Kernel )?[Cc]ommand line: "
+                           r"(?P<cmd>.*)$")
+# a runner's result lines: kselftest's `not ok N selftests: GROUP: TEST`, test_progs' summary
+RESULT_LINE = re.compile(r"^(?:(?:not )?ok \d+ \S|Summary: \d+/\d+ PASSED, \d+ SKIPPED, \d+ FAILED)")
 TABLE = re.compile(r"^(?:\+[-+]+\+|\|(?P<cells>.*)\|)\s*$")
 MACHINE = re.compile(r"(?:-smp\s+(?:cpus=)?(?P<smp>\d+)|(?P<threads>\d+) threads)")
 MEMORY = re.compile(r"(?:-m\s+(?P<m>\d+[MG]?)|with (?P<mem>\d+G) memory)")
@@ -110,6 +114,7 @@ class RobotReport:
     date: str | None = None
     machine_cpus: int | None = None             # the test machine's CPUs and memory
     machine_memory: str | None = None
+    cmdline: str | None = None                  # the test machine's kernel command line
     runtime_table: dict = field(default_factory=dict)   # row -> values per commit
     kconfig_warnings: list[str] = field(default_factory=list)
     testcase: str | None = None
@@ -223,6 +228,7 @@ def _parse_body(rep: RobotReport, lines: list[str]) -> None:
     else:
         rep.splats = find_splats(lines)
         rep.failing_tests = _failing_tests(lines)
+        rep.cmdline = rep.cmdline or rep.params.get("kernel_cmdline") or _dmesg_cmdline(lines)
 
 
 def _find_diag_start(lines: list[str]) -> int | None:
@@ -296,9 +302,9 @@ def _parse_header(rep: RobotReport, lines: list[str]) -> None:
 
 
 def _runtime_line(rep: RobotReport, line: str, stripped: str) -> bool:
-    """A runtime report's kernel log lines (the splat, read by find_splats) and its
-    table of results per commit."""
-    if re.match(r"^\[\s*\d+\.\d+\]", stripped):
+    """A runtime report's kernel log lines (the splat, read by find_splats), its
+    runner's result lines (read by _failing_tests) and its table of results per commit."""
+    if re.match(r"^\[\s*\d+\.\d+\]", stripped) or RESULT_LINE.match(stripped):
         return True
     m = TABLE.match(stripped)
     if m:
@@ -379,6 +385,8 @@ def _set_key(rep: RobotReport, key: str, val: str) -> None:
         rep.commit_subject = (m["subj"] or m["bare"]) if m else None
     elif key in ("tree", "head", "author", "date"):
         setattr(rep, key, val)
+    elif key in ("kernel command line", "cmdline"):
+        rep.cmdline = val
     elif key == "in testcase":
         rep.testcase = val
     elif key == "test machine":
@@ -449,11 +457,22 @@ def _parse_reproduce(rep: RobotReport, lines: list[str]) -> None:
             _parse_make(rep, m["args"], m["env"])
 
 
+def _dmesg_cmdline(lines: list[str]) -> str | None:
+    """The kernel command line the report's dmesg printed (`Command line: ...`)."""
+    for line in lines:
+        m = DMESG_CMDLINE.match(line.strip())
+        if m:
+            return m["cmd"].strip()
+    return None
+
+
 def _failing_tests(lines: list[str]) -> list[str]:
+    """The tests a runtime report says failed: kselftest's `not ok N selftests: GROUP:
+    TEST` (as GROUP:TEST, the runner's own name) and test_progs' `#N name:FAIL`."""
     names = []
     for line in lines:
-        m = re.match(r"^\s*(?:not ok \d+ (?:selftests: \S+: )?|#\d+(?:/\d+)?\s+)(?P<t>[\w/.-]+)"
-                     r"(?::FAIL)?", line)
+        m = re.match(r"^\s*(?:not ok \d+ (?:selftests: (?P<g>\S+): )?|#\d+(?:/\d+)?\s+)"
+                     r"(?P<t>[\w/.-]+)(?::FAIL)?", line)
         if m and ("not ok" in line or ":FAIL" in line):
-            names.append(m["t"])
+            names.append(f"{m['g']}:{m['t']}" if m["g"] else m["t"])
     return names

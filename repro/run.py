@@ -8,12 +8,14 @@ from common.errors import EXIT_PASS, EXIT_TESTS_FAILED
 from common.fsutil import write_json
 from common.progress import Progress
 from common.proc import Runner
+from results.splat import find_splats
 from results.store import default_root, new_run_id, write_text
 
 from .diag import parse_diagnostics
-from .match import NOT_REPRODUCED, PARTIAL, REPRODUCED, Verdict, match_diagnostics
+from .match import REPRODUCED, Verdict, match_diagnostics, match_splats, runtime_verdict
 from .plan import REPRO_OPTIONS, Plan, make_plan
 from .report import RobotReport
+from .runtime import check_collection, write_suite
 
 
 def job_spec(plan: Plan, args=None):
@@ -65,20 +67,20 @@ def judge_build(rep: RobotReport, outcome) -> Verdict:
     return match_diagnostics(rep.diagnostics, seen, src_root=wt)
 
 
-def judge_runtime(rep: RobotReport, job) -> Verdict:
-    v = Verdict(NOT_REPRODUCED)
-    for want in rep.splats:
-        same = [s for s in job.splats if s.fingerprint == want.fingerprint]
-        alike = [s for s in job.splats if (s.kind, s.title) == (want.kind, want.title)]
-        if same:
-            v.notes.append(f"same splat [{want.fingerprint[:12]}] {want.kind}: {want.title}")
-            v.verdict = REPRODUCED
-        elif alike:
-            v.notes.append(f"same headline, other frames: {want.title}")
-            v.verdict = PARTIAL if v.verdict != REPRODUCED else v.verdict
-        else:
-            v.notes.append(f"not seen: {want.kind}: {want.title}")
-    return v
+def judge_runtime(rep: RobotReport, outcome) -> Verdict:
+    """The report's splats against the job's (its tests' dmesg and the whole
+    console), and its failing tests against the job's results."""
+    seen = list(outcome.summary.splats)
+    console = Path(outcome.path) / "console.log"
+    if console.is_file():
+        known = {s.fingerprint for s in seen}
+        seen += [s for s in find_splats(console.read_text(errors="replace").splitlines())
+                 if s.fingerprint not in known]
+    here = {}
+    for path, t in outcome.summary.tests():
+        here.setdefault(path.split("/", 1)[-1], t.status.value)
+    tests = [(name, here.get(name)) for name in rep.failing_tests]
+    return runtime_verdict(match_splats(rep.splats, seen), tests)
 
 
 def trailers(rep: RobotReport) -> str:
@@ -98,20 +100,34 @@ def reproduce(rep: RobotReport, args) -> int:
             s for s in plan.substitutions if not s.startswith("the report's patch is from")])
         plan.substitutions.append(f"checking {args.against} instead of the reported "
                                   f"revision ({reported})")
+    root, runner = args.results or default_root(), Runner(verbose=args.verbose)
+    if plan.suite_doc is not None:
+        plan = replace(plan, suites=[str(runtime_suite_file(rep, plan, root, runner))])
     progress = Progress()
     for s in plan.substitutions:
         progress.info(f"substitution: {s}")
-    out = run_job(job_spec(plan, args), stages_for(plan), Runner(verbose=args.verbose), progress,
-                  args.results or default_root(), run_id=new_run_id("repro"))
+    out = run_job(job_spec(plan, args), stages_for(plan), runner, progress, root,
+                  run_id=new_run_id("repro"))
     if out.exit_code not in (EXIT_PASS, EXIT_TESTS_FAILED):
         return out.exit_code
-    verdict = judge_build(rep, out) if rep.kind == "build" \
-        else judge_runtime(rep, out.summary)
+    verdict = judge_build(rep, out) if rep.kind == "build" else judge_runtime(rep, out)
     verdict.notes += [f"substitution: {s}" for s in plan.substitutions]
     _write(out.path, rep, plan, verdict)
     print(verdict.render())
     print(f"results: {out.path}")
     return EXIT_PASS if verdict.verdict == REPRODUCED else EXIT_TESTS_FAILED
+
+
+def runtime_suite_file(rep: RobotReport, plan: Plan, root: Path, runner) -> Path:
+    """The plan's suite file, once its kselftest group is checked against the tree."""
+    from patches.manifest import find_series
+    from patches.treeimport import BASE_TAG, tree_info
+    base = find_series(plan.series).revision(plan.rev).base
+    tree = plan.tree or base.tree
+    info = tree_info(tree)
+    ref = base.ref if tree == base.tree and base.ref else BASE_TAG
+    check_collection(plan.suite_doc, info.repo if info else None, ref, runner, rep.source)
+    return write_suite(plan.suite_doc, root)
 
 
 def _write(path: Path, rep: RobotReport, plan: Plan, verdict: Verdict) -> None:
