@@ -52,12 +52,13 @@ class GroupRun:
     retry_of: str | None = None
     vm_expired: bool = False       # cut off by the VM's run timeout (the VM was killed)
     reported: list[str] = field(default_factory=list)   # top-level tests its log reported
+    truncated: int = 0             # output bytes past vm.ssh.STREAM_CAP, not saved
 
     def to_dict(self) -> dict:
         return {"label": self.label, "log": self.log.name, "rc": self.rc,
                 "timed_out": self.timed_out, "duration": round(self.duration, 3),
                 "crashed": self.crashed, "retry_of": self.retry_of,
-                "vm_expired": self.vm_expired}
+                "vm_expired": self.vm_expired, "truncated": self.truncated}
 
 
 @dataclass
@@ -204,6 +205,11 @@ class _Run:
         if not parsed.complete:
             self.result.parsed.complete = False
         self.result.parsed.notes.extend(f"{group.label}: {n}" for n in parsed.notes)
+        if run.truncated:
+            self.result.parsed.complete = False
+            self.result.parsed.notes.append(
+                f"{group.label}: output truncated, {run.truncated} bytes past the cap "
+                f"were not saved (see the end of {log.name})")
         tests = parsed.tests
         account(tests, group, run, timeout)
         run.reported = [t.name for t in tests]
@@ -218,16 +224,18 @@ class _Run:
         """Run the group's command; a VM gone when it returns either crashed or,
         with no crash on its console, was killed by its run timeout."""
         rc, timed_out, gone, start = None, False, False, time.monotonic()
+        truncated = 0
         try:
             res = self.vm.stream(group.line(), log, timeout)
             rc, timed_out, took = res.rc, res.timed_out, res.duration
+            truncated = getattr(res, "truncated", 0)
         except InfraError:
             gone, took = True, time.monotonic() - start
         crash = self.vm.crash()
         gone = gone or not self.vm.alive() or crash is not None
         expired = gone and crash is None and getattr(self.vm, "expired", False)
         run = GroupRun(group.label, log, rc, timed_out or expired, took,
-                       gone and not expired, group.retry_of, expired)
+                       gone and not expired, group.retry_of, expired, truncated=truncated)
         self.result.crashed = self.result.crashed or run.crashed
         if expired:
             self.result.timed_out = self.result.vm_expired = True
@@ -240,6 +248,11 @@ class _Run:
         from results.splat import merge_found
         if run.timed_out or run.crashed or run.vm_expired:
             settle(self.vm.console)
+        start = getattr(self.vm.console, "window_start", 0)
+        if start > console_mark:
+            self.result.parsed.notes.append(
+                f"{run.label}: {start - console_mark} console lines left the in-memory "
+                f"window before they were scanned for splats (all are in console.log)")
         console = find_splats(console_since(self.vm.console, console_mark))
         if run.crashed or run.vm_expired:
             return console

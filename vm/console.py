@@ -1,7 +1,10 @@
-"""Console capture: copy the VM's console stream to console.log byte for byte,
-keep the lines in memory, and classify boot failures from them."""
+"""Console capture: copy the VM's console stream to console.log byte for byte
+(up to FILE_CAP), keep a window of the last lines in memory, and classify boot
+failures from them. Past a cap the capture says so, in the file and in
+`truncated`, never silently."""
 from __future__ import annotations
 
+import collections
 import re
 import threading
 from dataclasses import dataclass
@@ -18,6 +21,10 @@ PANIC = "panic"
 NO_INIT = "no-init"
 NO_SSH = "no-ssh"
 EXITED = "vm-exited"
+
+WINDOW_LINES = 50_000          # console lines kept in memory (the last ones)
+MAX_LINE = 64 * 1024           # a longer line is split (a flood without newlines)
+FILE_CAP = 512 * 1024 * 1024   # console.log bytes; later output is counted, not saved
 
 
 @dataclass
@@ -47,15 +54,20 @@ def classify_failure(lines: list[str], *, timed_out: bool) -> BootFailure | None
 class ConsoleCapture:
     """Reads a stream (vng's stdout+stderr) in a thread and appends every byte to
     `path` at once, so the file holds the console from the first byte even if the
-    harness is killed. `lines()` is the decoded console so far."""
+    harness is killed. `lines()` is the decoded console so far (its last
+    WINDOW_LINES lines), `count()` the number of lines ever seen, `since(mark)`
+    the lines from absolute line `mark` on that are still in the window."""
 
     def __init__(self, stream: BinaryIO, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._stream = stream
         self._lock = threading.Lock()
-        self._lines: list[str] = []
+        self._lines: collections.deque[str] = collections.deque(maxlen=WINDOW_LINES)
+        self._total = 0
         self._partial = ""
+        self.saved = 0                 # bytes written to the file
+        self.truncated = 0             # bytes past FILE_CAP, not written
         self._event = threading.Event()
         self._out = open(self.path, "ab")   # exists from the start, even if empty
         self._thread = threading.Thread(target=self._pump, name="console", daemon=True)
@@ -68,30 +80,62 @@ class ConsoleCapture:
                     else self._stream.read(65536)
                 if not chunk:
                     break
-                out.write(chunk)
-                out.flush()
+                self._save(out, chunk)
                 self._add(chunk.decode("utf-8", errors="replace"))
+            if self.truncated:
+                out.write(f"\n[kharness: console output past {FILE_CAP} bytes not saved: "
+                          f"{self.truncated} bytes dropped]\n".encode())
         with self._lock:
             if self._partial:
-                self._lines.append(self._partial)
+                self._push([self._partial])
                 self._partial = ""
         self._event.set()
+
+    def _save(self, out, chunk: bytes) -> None:
+        room = max(0, FILE_CAP - self.saved)
+        if room:
+            out.write(chunk[:room])
+            out.flush()
+            self.saved += min(room, len(chunk))
+        self.truncated += max(0, len(chunk) - room)
 
     def _add(self, text: str) -> None:
         with self._lock:
             parts = (self._partial + text.replace("\r", "")).split("\n")
             self._partial = parts.pop()
-            self._lines.extend(parts)
+            while len(self._partial) > MAX_LINE:
+                parts.append(self._partial[:MAX_LINE])
+                self._partial = self._partial[MAX_LINE:]
+            self._push(parts)
         self._event.set()
 
+    def _push(self, parts: list[str]) -> None:
+        self._lines.extend(parts)
+        self._total += len(parts)
+
     def lines(self) -> list[str]:
-        """Complete lines so far plus the unfinished last one."""
+        """The window's complete lines plus the unfinished last one."""
         with self._lock:
-            return self._lines + ([self._partial] if self._partial else [])
+            return list(self._lines) + ([self._partial] if self._partial else [])
+
+    def since(self, mark: int) -> list[str]:
+        """Lines from absolute line `mark` (a count() value) on, as far as the
+        window still holds them, plus the unfinished last one."""
+        with self._lock:
+            first = self._total - len(self._lines)
+            skip = max(0, mark - first)
+            tail = list(self._lines)[skip:]
+            return tail + ([self._partial] if self._partial else [])
+
+    @property
+    def window_start(self) -> int:
+        """The absolute number of the oldest line still in memory."""
+        with self._lock:
+            return self._total - len(self._lines)
 
     def count(self) -> int:
         with self._lock:
-            return len(self._lines)
+            return self._total
 
     def tail(self, n: int = 50) -> list[str]:
         return self.lines()[-n:]

@@ -46,6 +46,10 @@ class PinnedHostKeyPolicy(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
+EXEC_CAP = 16 * 1024 * 1024      # exec: bytes of stdout (and of stderr) kept, the last ones
+STREAM_CAP = 256 * 1024 * 1024   # stream: bytes written to the output file
+
+
 @dataclass
 class ExecResult:
     rc: int | None          # None when it was cut off on the host side
@@ -53,6 +57,7 @@ class ExecResult:
     stderr: str
     timed_out: bool
     duration: float
+    truncated: int = 0      # output bytes past the cap, dropped (noted in the output)
 
     @property
     def ok(self) -> bool:
@@ -160,27 +165,57 @@ class SSHSession:
             chan.close()
 
     def exec(self, command: str, timeout: float) -> ExecResult:
-        out, err = bytearray(), bytearray()
-        rc, to, took = self.run(command, timeout, out.extend, err.extend)
-        return ExecResult(rc, out.decode(errors="replace"), err.decode(errors="replace"),
-                          to, took)
+        """Run a command; its output is kept in memory up to EXEC_CAP per stream
+        (the last bytes, after a note saying how many were dropped)."""
+        out, err = TailBuffer(EXEC_CAP), TailBuffer(EXEC_CAP)
+        rc, to, took = self.run(command, timeout, out.add, err.add)
+        return ExecResult(rc, out.text(), err.text(), to, took, out.dropped + err.dropped)
 
     def stream(self, command: str, out_path: Path, timeout: float) -> ExecResult:
         """Like exec, but stdout and stderr are appended to `out_path` as they come
         (flushed per chunk), so a killed run leaves its output on disk."""
         out_path = Path(out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)
+        saved, dropped = 0, 0
         with open(out_path, "ab") as f:
             def write(chunk: bytes) -> None:
-                f.write(chunk)
-                f.flush()
+                nonlocal saved, dropped
+                room = max(0, STREAM_CAP - saved)
+                if room:
+                    f.write(chunk[:room])
+                    f.flush()
+                saved += min(room, len(chunk))
+                dropped += len(chunk) - min(room, len(chunk))
             rc, to, took = self.run(command, timeout, write, write)
-        return ExecResult(rc, "", "", to, took)
+            if dropped:
+                f.write(f"\n[kharness: output past {STREAM_CAP} bytes not saved: "
+                        f"{dropped} bytes dropped]\n".encode())
+        return ExecResult(rc, "", "", to, took, dropped)
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+class TailBuffer:
+    """The last `cap` bytes fed to it, and how many were dropped before them."""
+
+    def __init__(self, cap: int):
+        self.cap, self.buf, self.dropped = cap, bytearray(), 0
+
+    def add(self, chunk: bytes) -> None:
+        self.buf.extend(chunk)
+        over = len(self.buf) - self.cap
+        if over > 0:
+            del self.buf[:over]
+            self.dropped += over
+
+    def text(self) -> str:
+        body = self.buf.decode(errors="replace")
+        if not self.dropped:
+            return body
+        return f"[kharness: first {self.dropped} bytes of output dropped (cap {self.cap})]\n" + body
 
 
 def _drain(chan, on_stdout, on_stderr) -> bool:
