@@ -87,9 +87,10 @@ def _group(rep: RobotReport, tc: str) -> str | None:
 
 
 def _base(name: str) -> dict:
-    """An installed suite's file as a plain dict (the generated suite starts from it)."""
+    """An installed suite's file as a plain dict (the generated suite starts from it;
+    a deny entry's `expires` date becomes its YYYY-MM-DD text)."""
     from selftests.suite import suite_path
-    return json.loads(json.dumps(_plain(_load(suite_path(name)))))
+    return json.loads(json.dumps(_plain(_load(suite_path(name))), default=str))
 
 
 def _load(path: Path):

@@ -259,3 +259,19 @@ def test_nothing_seen_is_not_reproduced(tmp_path, monkeypatch, capsys):
 def test_parse_only_json_reads_every_fixture_whole(name, capsys):
     assert harness.main(["repro", "--parse-only", "--json", str(DATA / name)]) == 0
     assert json.loads(capsys.readouterr().out)["unparsed"] == []
+
+
+def test_an_installed_suite_is_the_same_suite_as_a_generated_file(tmp_path):
+    """The generated suite starts from an installed one (tap-smoke, a kselftest
+    group's own suite, the series' suite): written out, it loads as the same suite."""
+    from repro.runtime import _base, write_suite
+    from selftests.suite import list_suites, load_suite
+
+    def key(s):
+        return (s.runner, s.base, s.path, s.command, s.allow, s.cmdline, s.cpus, s.memory,
+                s.copy, s.test_timeout, s.suite_timeout, s.retries,
+                [(d.name, d.reason, d.expires, d.when) for d in s.deny])
+    for p in list_suites():
+        doc = _base(str(p))
+        doc["name"] = f"repro-{p.stem}"
+        assert key(load_suite(write_suite(doc, tmp_path))) == key(load_suite(p)), p.name
