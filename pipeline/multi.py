@@ -3,11 +3,13 @@ its combined outputs, and merging shard results."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import threading
 from pathlib import Path
 
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
 from common.fsutil import read_json, write_json
+from common.progress import MatrixEta
 from results import junit
 from results.compare import compare_jobs, format_comparison
 from results.report import render_html, splat_notes, suite_tree, text_table
@@ -19,6 +21,12 @@ from .job import JobSpec
 from .run import JobOutcome, close_job, open_job, run_stages
 
 VM_STAGES = ("boot", "test")
+CANCEL_WAIT = 60.0      # Ctrl-C: how long the VM workers get to tear their VMs down
+
+
+def job_key(spec: JobSpec) -> str:
+    """What makes two jobs' durations comparable, for the matrix's ETA."""
+    return "job:" + "/".join([spec.tree] + spec.job_parts())
 
 
 def _split(stages):
@@ -44,6 +52,7 @@ class MatrixRun:
         self.base_warnings: dict[tuple, list] = {}
         self.lock = threading.Lock()
         self.meta = dict(meta or {})       # run.json extras: the shard plan, ccache remote
+        self.eta = MatrixEta(progress, [job_key(p.spec) for p in plans])
 
     def start(self, i: int, runner) -> JobContext:
         ctx = open_job(self.plans[i], runner, self.progress, self.root, self.run_id)
@@ -66,6 +75,9 @@ class MatrixRun:
             if ctx is None:
                 return
             self.done[i] = close_job(ctx, code, complete)
+            stages = {s.name: s.duration for s in self.done[i].summary.stages}
+            if complete:
+                self.eta.job_done(i, sum(stages.values()), stages)
             self.write()
 
     def outcomes(self) -> list[JobOutcome]:
@@ -94,9 +106,21 @@ def run_matrix(plans: list[JobPlan], root: Path, run_id: str, runner, progress, 
     run = MatrixRun(plans, root, run_id, progress, compare_base, meta)
     pool = cf.ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
     futs = []
+    workers = Workers()
+    gate = _GatedStream.install(progress)
+    run.eta.__enter__()
 
     def vm_then_close(i: int, ctx: JobContext) -> None:
-        run.close(i, run_stages(ctx, vm_part))
+        code, complete = EXIT_INFRA, False
+        try:
+            if workers.enter(i):
+                code = run_stages(ctx, vm_part)
+                complete = True
+        except KeyboardInterrupt:
+            pass                          # cancelled: the VM is down, the job incomplete
+        finally:
+            workers.leave(i)
+        run.close(i, code, complete and not workers.cancelled)
     try:
         for i in range(len(plans)):
             ctx = run.start(i, runner)
@@ -109,12 +133,93 @@ def run_matrix(plans: list[JobPlan], root: Path, run_id: str, runner, progress, 
         for f in futs:
             f.result()
     except KeyboardInterrupt:
+        if pool is not None:
+            workers.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+            _, late = cf.wait(futs, timeout=CANCEL_WAIT)
+            if late:
+                progress.info(f"interrupted: {len(late)} VM worker(s) still stopping")
+        gate.shut = True
         _finish(run, interrupted=True)
         raise
     finally:
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
+        gate.remove()
+        run.eta.__exit__(None, None, None)
     return _finish(run)
+
+
+class Workers:
+    """The VM worker threads of a matrix run and Ctrl-C for them: `cancel()`
+    raises KeyboardInterrupt in every worker still running its stages (the same
+    path as Ctrl-C in a single job: run_suite keeps its partial results, the
+    VM's teardown runs), and no worker starts after it."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running: dict[int, int] = {}      # job index -> thread id
+        self.cancelled = False
+
+    def enter(self, i: int) -> bool:
+        with self.lock:
+            if self.cancelled:
+                return False
+            self.running[i] = threading.get_ident()
+            return True
+
+    def leave(self, i: int) -> None:
+        with self.lock:
+            ident = self.running.pop(i, None)
+            if ident is not None:             # a cancel that came too late: drop it
+                _async_raise(ident, None)
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+            for ident in self.running.values():
+                _async_raise(ident, KeyboardInterrupt)
+
+
+def _async_raise(ident: int, exc) -> None:
+    """Raise `exc` in thread `ident` at its next Python instruction (None: clear
+    a pending one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exc) if exc is not None else None)
+
+
+class _GatedStream:
+    """The progress stream during a matrix run: after Ctrl-C (`shut`) the lines
+    of other threads (a late VM worker) are dropped, so nothing prints after the
+    final table."""
+
+    def __init__(self, progress, inner):
+        self.progress, self.inner, self.shut = progress, inner, False
+        self.owner = threading.get_ident()
+
+    @classmethod
+    def install(cls, progress) -> "_GatedStream":
+        gate = cls(progress, getattr(progress, "stream", None))
+        if gate.inner is not None:
+            progress.stream = gate
+        return gate
+
+    def remove(self) -> None:
+        if self.inner is not None and getattr(self.progress, "stream", None) is self:
+            self.progress.stream = self.inner
+
+    def _open(self) -> bool:
+        return not self.shut or threading.get_ident() == self.owner
+
+    def write(self, text: str) -> int:
+        return self.inner.write(text) if self._open() else 0
+
+    def flush(self) -> None:
+        if self._open():
+            self.inner.flush()
+
+    def isatty(self) -> bool:
+        return hasattr(self.inner, "isatty") and self.inner.isatty()
 
 
 def _finish(run: MatrixRun, interrupted: bool = False) -> int:
