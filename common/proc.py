@@ -162,16 +162,19 @@ class Runner:
         return Result(argv, p.returncode, read_tail(log, LOG_TAIL), "")
 
     def popen(self, argv: Sequence[str], *, cwd=None, env=None, stdout=None,
-              token: str | None = None) -> subprocess.Popen:
+              token: str | None = None, stdin=None,
+              die_with_parent: bool = True) -> subprocess.Popen:
         """Start a long-lived process (qemu) in its own process group, with a
-        parent-death signal and the tree token `token` (see TOKEN_VAR)."""
+        parent-death signal (unless `die_with_parent` is False: a watchdog
+        that must outlive the harness) and the tree token `token` (TOKEN_VAR)."""
         argv = [str(a) for a in argv]
         self._note(fmt_cmd(argv, cwd, env))
         full_env = child_env(env, token)
-        p = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(argv, cwd=cwd, env=full_env,
+                             stdin=subprocess.DEVNULL if stdin is None else stdin,
                              stdout=stdout or subprocess.DEVNULL,
                              stderr=subprocess.STDOUT, start_new_session=True,
-                             preexec_fn=_die_with_parent)
+                             preexec_fn=_die_with_parent if die_with_parent else None)
         p.kh_token = full_env[TOKEN_VAR]
         return p
 
@@ -202,10 +205,12 @@ def _has_token(pid_dir: Path, token: str) -> bool:
     return f"{TOKEN_VAR}={token}".encode() in env.split(b"\0")
 
 
-def tree_pids(pid: int, token: str | None = None, proc_root: Path = Path("/proc")) -> set[int]:
+def tree_pids(pid: int | None, token: str | None = None,
+              proc_root: Path = Path("/proc")) -> set[int]:
     """Live processes of `pid`'s tree: its process group, its descendants by
     parent pid (also those that left the group with setsid) and every process
-    whose environment holds the tree token (also those re-parented to init)."""
+    whose environment holds the tree token (also those re-parented to init).
+    With pid None: the token's processes and their descendants only."""
     parent: dict[int, int] = {}
     found: set[int] = set()
     for entry in proc_root.iterdir():
@@ -216,11 +221,13 @@ def tree_pids(pid: int, token: str | None = None, proc_root: Path = Path("/proc"
             continue
         p = int(entry.name)
         parent[p] = st[1]
-        if p == pid or st[2] == pid or (token and _has_token(entry, token)):
+        if pid is not None and (p == pid or st[2] == pid) or \
+                (token and _has_token(entry, token)):
             found.add(p)
     grew = True
     while grew:
-        kids = {p for p, pp in parent.items() if pp in found or pp == pid} - found
+        kids = {p for p, pp in parent.items()
+                if pp in found or (pid is not None and pp == pid)} - found
         found |= kids
         grew = bool(kids)
     found.discard(os.getpid())
@@ -265,6 +272,34 @@ def kill_tree(p: subprocess.Popen, grace: float = 5.0, token: str | None = None)
         if time.monotonic() > deadline:
             return
         pids = live
+
+
+def kill_token(token: str, wait: float = 5.0) -> list[int]:
+    """SIGKILL every live process holding the tree token (and its descendants);
+    wait up to `wait` s for them to go. Returns the pids killed."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + wait
+    while True:
+        live = tree_pids(None, token)
+        if not live or time.monotonic() > deadline:
+            return sorted(killed)
+        for p in live:
+            try:
+                os.kill(p, signal.SIGKILL)
+                killed.add(p)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+
+
+def proc_start(pid: int) -> int | None:
+    """The start time (clock ticks since boot) of a live process, or None: with
+    its pid it names a process for good (pids are reused)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else int(fields[19])
 
 
 def _alive(pid: int) -> bool:

@@ -10,6 +10,7 @@ import math
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,14 +21,20 @@ from pathlib import Path
 from typing import Sequence
 
 from common.errors import BootError, InfraError, StageTimeout
+from common.fsutil import REPO_ROOT
+from common.proc import new_token
 
 from .console import EXITED, NO_SSH, BootFailure, ConsoleCapture, classify_failure
 from .keys import load_public_key, new_client_key
 from .probe import ProbeRequest, ProbeResult, probe_accel
 from .ssh import ExecResult, PinnedHostKeyPolicy, SSHSession
-from .vng import find_vng, free_port, kernel_image, stop_group, vng_argv, vng_env
+from .state import HOME_PREFIX, VMRecord, cleanup_stale, new_record
+from .vng import (find_vng, free_port, guard_env, hiding_wanted, keep_paths, kernel_image,
+                  stop_group, vng_argv, vng_env)
 
 KILL_GRACE = 15.0     # host waits this long past a guest-side timeout before cutting off
+MAX_LIFETIME = 12 * 3600.0   # a VM without a run timeout is killed after this
+WATCHDOG_SLACK = 120.0       # the watchdog kills the VM this long past its run timeout
 TAIL_LINES = 50
 
 # sshd runs every command through root's login shell, and bash reads ~/.bashrc
@@ -52,6 +59,7 @@ class VMRequest:
     probe_cache: Path | None = None
     vng: Path | None = None
     user: str = "root"
+    visible: list[Path] = field(default_factory=list)  # more host paths the guest must see
 
 
 class VMBootError(BootError):
@@ -94,6 +102,7 @@ class VM:
         self.argv = argv
         self.expired = False          # the run timeout killed it
         self.boot_seconds = 0.0
+        self.containment: dict = {}   # what the guest is kept from (summary facts)
 
     @property
     def accel(self) -> str:
@@ -180,27 +189,38 @@ def start_vm(req: VMRequest, runner, *, probe: ProbeResult | None = None):
     if probe is None:
         probe = probe_accel(ProbeRequest(kernel, accel=req.accel, timeout=req.probe_timeout,
                                          cache=req.probe_cache, vng=vng), runner)
-    home = Path(tempfile.mkdtemp(prefix="kharness-vm-"))
+    _say(runner, cleanup_stale())
+    home = Path(tempfile.mkdtemp(prefix=HOME_PREFIX))
+    rec = new_record(new_token(), home)
     proc = None
     console = None
     timer = None
     vm = None
+    watchdog = None
     try:
+        rec.save()
+        watchdog = _start_watchdog(runner, rec, req.run_timeout or MAX_LIFETIME)
         key = new_client_key(home / ".ssh")
         port = free_port()
         argv = vng_argv(vng, kernel, kvm=probe.accel == "kvm", cpus=req.cpus,
                         memory=req.memory, append=req.append, rwdir=req.rwdir,
                         ssh_port=port)
         Path(req.rwdir).mkdir(parents=True, exist_ok=True)
+        hide = hiding_wanted()
+        env = guard_env(home, rec.qemu_pidfile, keep_paths(home, req.rwdir, req.visible), hide)
+        env.update(vng_env(vng, home))
         start = time.monotonic()
-        proc = runner.popen(argv, env=vng_env(vng, home), stdout=subprocess.PIPE)
+        proc = runner.popen(argv, env=env, stdout=subprocess.PIPE, token=rec.token)
+        rec.vng_pid = proc.pid
+        rec.save()
         console = ConsoleCapture(proc.stdout, req.console_log)
         session = SSHSession("127.0.0.1", port, req.user, key.pkey, PinnedHostKeyPolicy())
         vm = VM(req, probe, proc, console, session, port, argv)
-        if req.run_timeout:
-            timer = threading.Timer(req.run_timeout, _expire, args=(vm,))
-            timer.daemon = True
-            timer.start()
+        vm.containment = {"host_secrets_hidden": hide, "network": "user,restrict=on",
+                          "lifetime_limit": req.run_timeout or MAX_LIFETIME}
+        timer = threading.Timer(req.run_timeout or MAX_LIFETIME, _expire, args=(vm,))
+        timer.daemon = True
+        timer.start()
         _wait_for_ssh(vm, home, start)
         vm.boot_seconds = time.monotonic() - start
         vm.exec(QUIET_SHELL, 120.0)
@@ -215,11 +235,38 @@ def start_vm(req: VMRequest, runner, *, probe: ProbeResult | None = None):
                 stop_group(proc)
         finally:
             shutil.rmtree(home, ignore_errors=True)
+            rec.remove()
+            _stop_watchdog(watchdog)
+
+
+def _say(runner, lines: list[str]) -> None:
+    echo = getattr(runner, "echo", None) or (lambda s: print(s, file=sys.stderr, flush=True))
+    for line in lines:
+        echo(line)
+
+
+def _start_watchdog(runner, rec: VMRecord, lifetime: float) -> subprocess.Popen:
+    """vm/watchdog.py for this VM: it outlives a killed harness and reaps the VM."""
+    limit = lifetime + WATCHDOG_SLACK
+    return runner.popen([sys.executable, "-m", "vm.watchdog", str(rec.path), f"{limit:.0f}"],
+                        cwd=REPO_ROOT, stdin=subprocess.PIPE, die_with_parent=False)
+
+
+def _stop_watchdog(watchdog: subprocess.Popen | None) -> None:
+    """The record is gone: closing its pipe lets the watchdog exit quietly."""
+    if watchdog is None:
+        return
+    try:
+        watchdog.stdin.close()
+        watchdog.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        watchdog.kill()
+        watchdog.wait()
 
 
 def _expire(vm: VM) -> None:
-    """The run timeout's timer: mark the VM expired (its commands then raise
-    VMRunTimeout) and kill it."""
+    """The run timeout's timer (MAX_LIFETIME without one): mark the VM expired
+    (its commands then raise VMRunTimeout) and kill it."""
     vm.expired = True
     stop_group(vm.proc)
 

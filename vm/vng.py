@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from common.errors import InfraError, UsageError
+from common.fsutil import REPO_ROOT, cache_dir, results_root
 from common.proc import kill_group
 
 # Always passed to the guest kernel:
@@ -65,8 +66,51 @@ def vng_argv(vng: Path, kernel: Path, *, kvm: bool, cpus: int, memory: str,
 def vng_env(vng: Path, home: Path) -> dict[str, str]:
     """vng finds virtme-run on PATH and keeps its SSH state under $HOME: a per-run
     HOME gives fresh host keys and makes the guest trust $HOME/.ssh/id_*.pub."""
-    return {"HOME": str(home),
-            "PATH": f"{Path(vng).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    path = f"{Path(vng).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}"
+    shim = home / "bin"
+    if (shim / QEMU).is_symlink():          # guard_env put the qemu guard there
+        path = f"{shim}{os.pathsep}{path}"
+    return {"HOME": str(home), "PATH": path}
+
+
+GUARD = Path(__file__).resolve().parent / "guard.py"
+QEMU = "qemu-system-x86_64"
+
+
+def hiding_wanted() -> bool:
+    """Hide host secrets from the guest (vm/guard.py): as root, unless
+    KHARNESS_GUEST_HIDE=0. Without root there is no mount namespace to do it in;
+    the guest then sees what the harness's user can read."""
+    return os.geteuid() == 0 and os.environ.get("KHARNESS_GUEST_HIDE", "1") != "0"
+
+
+def keep_paths(home: Path, rwdir: Path | None, extra: list[Path]) -> list[Path]:
+    """What the guest still sees under the hidden dirs: the harness's code and
+    venv, its caches (builds, selftests), the results, the VM's rwdir, vng's
+    state for the guest's sshd and the public half of the client key."""
+    paths = [REPO_ROOT, Path(sys.prefix), cache_dir(), results_root(),
+             home / ".cache" / "virtme-ng", *sorted((home / ".ssh").glob("*.pub")), *extra]
+    if rwdir is not None:
+        paths.append(rwdir)
+    return paths
+
+
+def guard_env(home: Path, pidfile: Path, keep: list[Path], hide: bool) -> dict[str, str]:
+    """The environment that puts vm/guard.py in front of qemu on vng's PATH (see
+    vng_env): a parent-death signal, its pid in `pidfile`, `restrict=on` on the
+    user network, and with `hide` the host secrets hidden. KHARNESS_QEMU_BIN
+    names another qemu binary."""
+    real = os.environ.get("KHARNESS_QEMU_BIN") or shutil.which(QEMU)
+    if real is None:
+        raise UsageError(f"{QEMU} not found on PATH", hint="install qemu-system-x86")
+    shim = home / "bin"
+    shim.mkdir(parents=True, exist_ok=True)
+    (shim / QEMU).unlink(missing_ok=True)
+    (shim / QEMU).symlink_to(GUARD)
+    return {"KHARNESS_QEMU": real, "KHARNESS_QEMU_PIDFILE": str(pidfile),
+            "KHARNESS_HIDE": "1" if hide else "0",
+            "KHARNESS_KEEP": os.pathsep.join(str(p) for p in keep),
+            "KHARNESS_SHIM_DIR": str(shim)}
 
 
 def free_port() -> int:

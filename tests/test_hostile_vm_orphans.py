@@ -1,0 +1,149 @@
+"""Issue 25, no orphans even on SIGKILL, and the qemu guard: qemu gets a
+parent-death signal, `restrict=on` on its user network and its pid recorded;
+a SIGKILLed harness's VM is reaped by its watchdog at once, and by the next run
+if the watchdog died too; that run says what it cleaned. As root, the guard
+hides host secrets from qemu (and so from the guest's 9p view of /)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_hostile_vm_proc import gone_soon, procs_with
+
+ROOT = Path(__file__).resolve().parents[1]
+GUARD = ROOT / "vm" / "guard.py"
+
+
+def script(path: Path, body: str) -> Path:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def run_guard(tmp_path, args, **env):
+    full = dict(os.environ, **env)
+    return subprocess.run([sys.executable, str(GUARD), *args], env=full, capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_guard_restricts_the_user_network_and_records_qemu_pid(tmp_path):
+    out = tmp_path / "args"
+    fake = script(tmp_path / "qemu", f'echo "$$ $*" > {out}\n')
+    res = run_guard(tmp_path, ["-kernel", "/k", "-netdev", "user,id=ssh,hostfwd=tcp:127.0.0.1:5-:22",
+                               "-netdev", "bridge,id=b"],
+                    KHARNESS_QEMU=str(fake), KHARNESS_QEMU_PIDFILE=str(tmp_path / "pid"),
+                    KHARNESS_HIDE="0")
+    assert res.returncode == 0, res.stderr
+    pid, args = out.read_text().split(" ", 1)
+    assert args.split() == ["-kernel", "/k", "-netdev",
+                            "user,id=ssh,hostfwd=tcp:127.0.0.1:5-:22,restrict=on",
+                            "-netdev", "bridge,id=b"]
+    assert (tmp_path / "pid").read_text().strip() == pid       # exec: qemu has the guard's pid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a mount namespace needs root")
+def test_guard_hides_host_secrets_but_keeps_what_the_guest_needs(tmp_path):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "f").write_text("needed\n")
+    secret = Path("/tmp") / f"kh-secret-{os.getpid()}"
+    secret.write_text("secret\n")
+    report = keep / "report"
+    fake = script(keep / "qemu", f"""
+{{ wc -c < /etc/shadow; cat {keep}/f; cat {secret} 2>/dev/null || echo hidden-tmp;
+  ls -A /root | tr '\\n' ' '; echo; }} > {report}
+""")
+    try:
+        res = run_guard(tmp_path, ["-kernel", str(keep / "f")], KHARNESS_QEMU=str(fake),
+                        KHARNESS_HIDE="1", KHARNESS_KEEP=str(keep))
+    finally:
+        secret.unlink()
+    assert res.returncode == 0, res.stderr
+    shadow, needed, tmp, root = report.read_text().splitlines()[:4]
+    assert Path("/etc/shadow").stat().st_size > 0 and shadow.strip() == "0"
+    assert needed == "needed" and "hidden-tmp" in tmp
+    assert root.strip() == ""                        # /root is an empty tmpfs there
+    assert Path("/etc/shadow").read_text()           # the host's own view is untouched
+
+
+HARNESS = """
+import sys, pathlib
+sys.path.insert(0, sys.argv[1])
+from common.proc import Runner
+from vm.boot import VMRequest, start_vm
+from vm.probe import ProbeResult
+tmp = pathlib.Path(sys.argv[2])
+req = VMRequest(kernel=tmp / "bzImage", rwdir=tmp / "rw", console_log=tmp / "console.log",
+                boot_timeout=120, vng=tmp / "vng")
+with start_vm(req, Runner(), probe=ProbeResult("tcg", "test", "forced")):
+    pass
+"""
+
+
+def boot_and_kill(tmp_path, tag: str, kill_watchdog: bool):
+    """A harness boots a fake VM (vng forks the guarded qemu, which leaves a
+    setsid'd helper behind) and is SIGKILLed while it waits for SSH."""
+    (tmp_path / "bzImage").write_bytes(b"k")
+    script(tmp_path / "qemu", f"(setsid sleep {tag}1 &)\nexec sleep {tag}0\n")
+    script(tmp_path / "vng", "echo booting\nqemu-system-x86_64 -netdev user,id=ssh &\nwait\n")
+    cache = tmp_path / "cache"
+    env = dict(os.environ, HARNESS_CACHE=str(cache), KHARNESS_QEMU_BIN=str(tmp_path / "qemu"),
+               KHARNESS_GUEST_HIDE="0")
+    harness = subprocess.Popen([sys.executable, "-c", HARNESS, str(ROOT), str(tmp_path)],
+                               env=env)
+    deadline = time.monotonic() + 20
+    while len(procs_with(f"{tag}0") + procs_with(f"{tag}1")) < 2:
+        assert time.monotonic() < deadline, "the fake VM never started"
+        time.sleep(0.05)
+    records = list((cache / "vms").glob("*.json"))
+    assert len(records) == 1
+    rec = json.loads(records[0].read_text())
+    assert Path(rec["home"]).is_dir() and int((cache / "vms" / (rec["token"] + ".qemu"))
+                                                .read_text()) == procs_with(f"{tag}0")[0]
+    if kill_watchdog:
+        for p in procs_with(str(records[0])):
+            os.kill(p, signal.SIGKILL)
+    harness.send_signal(signal.SIGKILL)
+    harness.wait(10)
+    return cache, records[0], rec
+
+
+def test_sigkilled_harness_vm_is_reaped_by_its_watchdog_and_reported(tmp_path, monkeypatch):
+    cache, record, rec = boot_and_kill(tmp_path, "41.5", kill_watchdog=False)
+    try:
+        assert gone_soon("41.50") and gone_soon("41.51"), "qemu outlived the harness"
+        deadline = time.monotonic() + 10
+        while not json.loads(record.read_text()).get("reaped"):
+            assert time.monotonic() < deadline, "the watchdog did not reap the VM"
+            time.sleep(0.05)
+        assert not Path(rec["home"]).exists()
+        monkeypatch.setenv("HARNESS_CACHE", str(cache))
+        from vm.state import cleanup_stale
+        lines = cleanup_stale()
+        assert len(lines) == 1 and f"pid {rec['harness_pid']}" in lines[0]
+        assert f"removed its temp home {rec['home']}" in lines[0] and "watchdog" in lines[0]
+        assert not record.exists() and cleanup_stale() == []
+    finally:
+        for p in procs_with("41.50") + procs_with("41.51"):
+            os.kill(p, signal.SIGKILL)
+
+
+def test_next_run_reaps_a_vm_whose_watchdog_died_too(tmp_path, monkeypatch):
+    cache, record, rec = boot_and_kill(tmp_path, "42.5", kill_watchdog=True)
+    try:
+        assert gone_soon("42.50"), "qemu outlived vng (parent-death signal)"
+        assert procs_with("42.51") and Path(rec["home"]).is_dir()     # escaped, left behind
+        monkeypatch.setenv("HARNESS_CACHE", str(cache))
+        from vm.state import cleanup_stale
+        lines = cleanup_stale()
+        assert len(lines) == 1 and "killed 1 process(es)" in lines[0], lines
+        assert f"removed its temp home {rec['home']}" in lines[0]
+        assert gone_soon("42.51") and not Path(rec["home"]).exists() and not record.exists()
+    finally:
+        for p in procs_with("42.50") + procs_with("42.51"):
+            os.kill(p, signal.SIGKILL)

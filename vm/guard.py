@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Stands in for qemu-system-x86_64 on vng's PATH (vm.vng.guard_env) and execs
+the real qemu (KHARNESS_QEMU), so the qemu process itself is contained:
+
+- a parent-death signal: qemu gets SIGKILL when vng dies (vng gets one when the
+  harness dies, SIGKILL included), so no qemu outlives the harness;
+- its pid goes to KHARNESS_QEMU_PIDFILE (the VM's state record, vm.state);
+- `-netdev user,...` gets `restrict=on`: the guest reaches neither the host
+  (127.0.0.1 services through the 10.0.2.2 gateway) nor the outside; the SSH
+  `hostfwd` into the guest still works;
+- with KHARNESS_HIDE=1 (and root), qemu runs in a private mount namespace where
+  host secrets are hidden from virtme's 9p view of `/`: HIDE_FILES read as
+  empty, HIDE_DIRS are empty tmpfs, except the paths in KHARNESS_KEEP
+  (os.pathsep-separated) and the files named in qemu's own arguments, which
+  are bound back in place.
+
+Only the standard library: it runs under whatever python3 is first on PATH.
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+
+HIDE_DIRS = ["/root", "/home", "/tmp", "/var/tmp", "/run/user"]
+HIDE_FILES = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+              "/etc/ssh/ssh_host_*_key", "/etc/ssl/private/*"]
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(src: str | None, target: str, fstype: str | None, flags: int,
+          data: str | None = None) -> None:
+    enc = (lambda s: s.encode() if s is not None else None)
+    _check(_libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+           f"mount {target}")
+
+
+def under(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
+def hidden_targets() -> tuple[list[str], list[str]]:
+    """(dirs, files) that exist, outermost dirs only."""
+    dirs = []
+    for d in sorted(HIDE_DIRS):
+        if os.path.isdir(d) and not os.path.islink(d) and not any(under(d, o) for o in dirs):
+            dirs.append(d)
+    files = sorted({f for pat in HIDE_FILES for f in glob.glob(pat)
+                    if os.path.isfile(f) and not os.path.islink(f)})
+    return dirs, files
+
+
+def argv_paths(args: list[str]) -> list[str]:
+    """Absolute host paths that qemu's arguments name (kernel, 9p exports, ...)."""
+    out = []
+    for arg in args:
+        for part in arg.split(","):
+            value = part.split("=", 1)[-1]
+            if value.startswith("/") and os.path.exists(value):
+                out.append(value)
+    return out
+
+
+def hide(keep: list[str]) -> list[str]:
+    """In a new private mount namespace, hide the secrets; bind `keep` back.
+    Returns what was hidden."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare")
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    dirs, files = hidden_targets()
+    real = sorted({os.path.realpath(k) for k in keep if os.path.exists(k)}, key=len)
+    inside = []
+    for k in real:
+        if any(under(k, d) for d in dirs) and not any(under(k, o) for o in inside):
+            inside.append(k)
+    fds = {k: os.open(k, os.O_PATH) for k in inside}
+    for f in files:
+        if not any(under(f, k) for k in real):
+            mount("/dev/null", f, None, MS_BIND)
+    for d in dirs:
+        mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    for k, fd in fds.items():
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.makedirs(k, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(k), exist_ok=True)
+            open(k, "a").close()
+        mount(f"/proc/self/fd/{fd}", k, None, MS_BIND | MS_REC)
+        os.close(fd)
+    return dirs + [f for f in files if not any(under(f, k) for k in real)]
+
+
+def restrict(args: list[str]) -> list[str]:
+    """`restrict=on` on every user-mode (slirp) netdev."""
+    out = list(args)
+    for i, arg in enumerate(out[:-1]):
+        nxt = out[i + 1]
+        if arg == "-netdev" and nxt.startswith("user,") and "restrict=" not in nxt:
+            out[i + 1] = nxt + ",restrict=on"
+    return out
+
+
+def main(argv: list[str]) -> None:
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    real = os.environ.get("KHARNESS_QEMU")
+    if not real:
+        sys.exit("kharness qemu guard: KHARNESS_QEMU is not set")
+    args = argv[1:]
+    if "--version" not in args and "-version" not in args and "-h" not in args:
+        args = restrict(args)
+        pidfile = os.environ.get("KHARNESS_QEMU_PIDFILE")
+        if pidfile:
+            with open(pidfile, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        if os.environ.get("KHARNESS_HIDE") == "1":
+            keep = [k for k in os.environ.get("KHARNESS_KEEP", "").split(os.pathsep) if k]
+            try:
+                hide(keep + argv_paths(args))
+            except OSError as e:
+                sys.exit(f"kharness qemu guard: cannot hide host secrets from the guest ({e}); "
+                         f"KHARNESS_GUEST_HIDE=0 boots without hiding them")
+    os.execv(real, [real] + args)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
