@@ -326,7 +326,8 @@ def _counts(parsed) -> str:
 def _collect_dmesg(ctx: JobContext) -> None:
     parts = sorted((ctx.store.path / "suites").glob("*/dmesg.log"))
     text = "".join(p.read_text(errors="replace") for p in parts)
-    (ctx.store.path / "dmesg.txt").write_text(text)
+    from results.store import write_text
+    write_text(ctx.store.path / "dmesg.txt", text)      # atomic: temp file + rename
 
 
 STAGES = [("apply", stage_apply), ("config", stage_config), ("build", stage_build),
