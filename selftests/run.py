@@ -108,11 +108,15 @@ def vm_budget(suites: list[Suite], boot_timeout: float = 180.0) -> float:
 
 
 def vm_facts(vm) -> dict:
-    """What the summary records about the VM: the accelerator and why, boot time."""
+    """What the summary records about the VM: the accelerator and why, boot time,
+    what the guest is kept from (vm.boot.VM.containment)."""
     probe = getattr(vm, "probe", None)
     facts = {"boot_seconds": round(getattr(vm, "boot_seconds", 0.0), 1)}
     if probe is not None:
         facts.update(accel=probe.accel, accel_reason=probe.reason, accel_source=probe.source)
+    containment = getattr(vm, "containment", None)
+    if isinstance(containment, dict) and containment:
+        facts["containment"] = dict(containment)
     return facts
 
 

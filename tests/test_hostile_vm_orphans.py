@@ -59,7 +59,9 @@ def test_guard_hides_host_secrets_but_keeps_what_the_guest_needs(tmp_path):
   ls -A /root | tr '\\n' ' '; echo; }} > {report}
 """)
     try:
-        res = run_guard(tmp_path, ["-kernel", str(keep / "f")], KHARNESS_QEMU=str(fake),
+        res = run_guard(tmp_path, ["-kernel", str(keep / "f"),    # virtme's 9p export of /:
+                                   "-fsdev", "local,id=root,path=/,readonly=on"],
+                        KHARNESS_QEMU=str(fake),
                         KHARNESS_HIDE="1", KHARNESS_KEEP=str(keep))
     finally:
         secret.unlink()

@@ -80,14 +80,17 @@ def hide(keep: list[str]) -> list[str]:
     _check(_libc.unshare(CLONE_NEWNS), "unshare")
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     dirs, files = hidden_targets()
+    # only paths inside a hidden dir are bound back: `/` (the 9p export of the
+    # whole root) or /etc do not unhide anything
     real = sorted({os.path.realpath(k) for k in keep if os.path.exists(k)}, key=len)
     inside = []
     for k in real:
         if any(under(k, d) for d in dirs) and not any(under(k, o) for o in inside):
             inside.append(k)
     fds = {k: os.open(k, os.O_PATH) for k in inside}
+    shown = [f for f in files if any(under(f, k) for k in inside)]
     for f in files:
-        if not any(under(f, k) for k in real):
+        if f not in shown:
             mount("/dev/null", f, None, MS_BIND)
     for d in dirs:
         mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
@@ -99,7 +102,7 @@ def hide(keep: list[str]) -> list[str]:
             open(k, "a").close()
         mount(f"/proc/self/fd/{fd}", k, None, MS_BIND | MS_REC)
         os.close(fd)
-    return dirs + [f for f in files if not any(under(f, k) for k in real)]
+    return dirs + [f for f in files if f not in shown]
 
 
 def restrict(args: list[str]) -> list[str]:
