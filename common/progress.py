@@ -2,11 +2,21 @@
 prints one line every 30 s of a long stage)."""
 from __future__ import annotations
 
+import fcntl
+import os
+import re
 import sys
+import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import InfraError
+from .fsutil import cache_dir, read_json, write_json
 
 
+DURATIONS_VAR = "KHARNESS_DURATIONS"   # where Durations live (the tests keep theirs apart)
+TICK = 1.0               # seconds between a Ticker's counter lines on a TTY
 OFF_TTY_EVERY = 30.0     # seconds between counter lines when stderr is not a TTY
 
 
@@ -24,6 +34,7 @@ class Progress:
         self._live = False
         self.clock, self.every = clock, every
         self._last: dict[str, float] = {}      # off a TTY: when a stage's counter last printed
+        self.prefix = ""                       # on a TTY: what leads each live line (the matrix)
 
     def _print(self, text: str) -> None:
         if self._live:
@@ -52,7 +63,7 @@ class Progress:
                 self._last[stage] = now
                 self._print(f"[{stage}] {text}")
             return
-        self.stream.write(f"\r\033[K[{stage}] {text}")
+        self.stream.write(f"\r\033[K{self.prefix}[{stage}] {text}")
         self.stream.flush()
         self._live = True
 
@@ -107,6 +118,195 @@ class Meter:
         return line
 
 
+class Ticker:
+    """A counter line for a stage whose work happens elsewhere (a VM booting, a
+    guest running tests, a tree unpacking): every `period` seconds, `probe()` (steps
+    done so far, or None for a stage that has no steps) out of `total`, with the ETA
+    from the rate or the stage's `recorded` duration. Off a TTY, Progress prints one
+    line every 30 s of it. Use as a context manager (a thread ticks), or call tick()."""
+
+    def __init__(self, progress, stage: str, probe=None, total: int | None = None,
+                 unit: str = "", recorded: float | None = None, period: float | None = None):
+        self.meter = Meter(progress, stage, total, unit, recorded)
+        self.probe, self.period = probe, TICK if period is None else period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def tick(self) -> str:
+        m = self.meter
+        if self.probe is not None:
+            return m.update(self.probe())
+        elapsed = m.clock() - m.started
+        line = f"{fmt_secs(elapsed)}"
+        if m.recorded:
+            line += f" of {fmt_secs(m.recorded)} last time, ETA {fmt_secs(max(m.recorded - elapsed, 0))}"
+        m.progress.counter(m.stage, line)
+        return line
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period):
+            self.tick()
+
+    def __enter__(self) -> "Ticker":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+# A top-level test result of a suite's raw log: KTAP/TAP `ok 3 ...`/`not ok 3 ...`
+# at the line's start (subtests are indented), test_progs `#12      name:OK`.
+RESULT_LINE = re.compile(rb"^(?:(?:not )?ok \d+\b|#\d+\s+\S+:(?:OK|FAIL|SKIP)\b)", re.M)
+PLAN_LINE = re.compile(rb"^1\.\.(\d+)\s*$", re.M)
+
+
+class LineCounter:
+    """Counts the lines matching `pattern` in the files `glob` finds under `root`, as
+    they grow (a guest streaming a suite's raw logs): only whole lines are counted,
+    each file from where the last call stopped. `planned` sums their TAP plans."""
+
+    def __init__(self, root: Path, glob: str = "*.log", pattern: re.Pattern = RESULT_LINE):
+        self.root, self.glob, self.pattern = Path(root), glob, pattern
+        self._seen: dict[Path, tuple[int, bytes]] = {}
+        self.count = self.planned = 0
+
+    def __call__(self) -> int:
+        for f in sorted(self.root.glob(self.glob)):
+            pos, tail = self._seen.get(f, (0, b""))
+            try:
+                with open(f, "rb") as fh:
+                    fh.seek(pos)
+                    chunk = fh.read()
+            except OSError:
+                continue
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            self.count += len(self.pattern.findall(data[:cut]))
+            self.planned += sum(int(n) for n in PLAN_LINE.findall(data[:cut]))
+            self._seen[f] = (pos + len(chunk), data[cut:])
+        return self.count
+
+
+class CountingRunner:
+    """A process runner that counts the commands `match(argv)` picks (the `git am`
+    of each patch applied) and passes everything to the runner it wraps."""
+
+    def __init__(self, runner, match):
+        self.runner, self.match, self.count = runner, match, 0
+
+    def run(self, argv, *args, **kwargs):
+        res = self.runner.run(argv, *args, **kwargs)
+        if self.match(list(argv)):
+            self.count += 1
+        return res
+
+    def __getattr__(self, name):
+        return getattr(self.runner, name)
+
+
+class Durations:
+    """How long stages took last time, kept across runs (`durations.json` in the
+    cache): `key -> {"seconds": s, "count": n}`, the key naming what makes the
+    durations comparable (the kernel build key and accel of a boot, a job's key for
+    a matrix). A missing or unreadable file is an empty record: this only feeds ETAs."""
+
+    def __init__(self, path: Path | None = None):
+        if path is None:
+            env = os.environ.get(DURATIONS_VAR)
+            path = Path(env) if env else cache_dir() / "progress" / "durations.json"
+        self.path = Path(path)
+
+    def _load(self) -> dict:
+        try:
+            data = read_json(self.path)
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def get(self, key: str) -> dict:
+        entry = self._load().get(key)
+        return entry if isinstance(entry, dict) else {}
+
+    def seconds(self, key: str) -> float | None:
+        s = self.get(key).get("seconds")
+        return float(s) if isinstance(s, (int, float)) and s > 0 else None
+
+    def count(self, key: str) -> int | None:
+        n = self.get(key).get("count")
+        return n if isinstance(n, int) and n > 0 else None
+
+    def record(self, key: str, seconds: float, count: int | None = None, **extra) -> None:
+        entry = {"seconds": round(seconds, 3), **extra}
+        if count is not None:
+            entry["count"] = count
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path.with_suffix(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)      # jobs of a matrix record at once
+                data = self._load()
+                data[key] = entry
+                write_json(self.path, data)
+        except (OSError, InfraError):
+            pass                                      # a read-only cache: no ETA next time
+
+
+class MatrixEta:
+    """The whole matrix: jobs done out of all, with the ETA from what each job left
+    took last time (`Durations` under its job key), a job never recorded counting as
+    the mean of this run's jobs so far. Each job's duration and stage durations are
+    recorded when it ends. On a TTY the line leads every live counter line; off a
+    TTY it is a counter of its own (one line every 30 s)."""
+
+    def __init__(self, progress, keys: list[str], durations: Durations | None = None,
+                 period: float = 5.0):
+        self.progress, self.keys = progress, list(keys)
+        self.rec = durations or Durations()
+        self.recorded = [self.rec.seconds(k) for k in self.keys]
+        self.clock = getattr(progress, "clock", time.monotonic)
+        self.since = self.clock()              # when the running job started
+        self.took: dict[int, float] = {}
+        self.ticker = Ticker(progress, "matrix", period=period)
+        self.ticker.tick = self.tick
+
+    def eta(self) -> float | None:
+        mean = sum(self.took.values()) / len(self.took) if self.took else None
+        left = [self.recorded[i] or mean for i in range(len(self.keys)) if i not in self.took]
+        if any(x is None for x in left):
+            return None
+        return max(sum(left) - (self.clock() - self.since), 0.0) if left else 0.0
+
+    def line(self) -> str:
+        text = f"{len(self.took)}/{len(self.keys)} jobs"
+        eta = self.eta()
+        return text + (f", ETA {fmt_secs(eta)}" if eta is not None else "")
+
+    def tick(self) -> str:
+        line = self.line()
+        if getattr(self.progress, "tty", False):
+            self.progress.prefix = f"[matrix] {line} | "
+        else:
+            self.progress.counter("matrix", line)
+        return line
+
+    def job_done(self, i: int, seconds: float, stages: dict[str, float]) -> str:
+        self.took[i] = seconds
+        self.since = self.clock()
+        self.rec.record(self.keys[i], seconds, stages={k: round(v, 3) for k, v in stages.items()})
+        return self.tick()
+
+    def __enter__(self) -> "MatrixEta":
+        self.tick()
+        self.ticker.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.ticker.__exit__(*exc)
+        if getattr(self.progress, "tty", False):
+            self.progress.prefix = ""
+
+
 class CounterOnly:
     """What a stage's own code gets when the pipeline already prints the stage's
     start and end lines: live counters and notes pass through, start/end do not."""
@@ -115,11 +315,14 @@ class CounterOnly:
         self.parent = parent
 
     def start(self, stage: str, detail: str = "") -> float:
-        import time
         return time.monotonic()
 
     def end(self, stage: str, started: float, status: str, detail: str = "") -> None:
         return None
+
+    @property
+    def clock(self):
+        return getattr(self.parent, "clock", time.monotonic)
 
     def counter(self, stage: str, text: str) -> None:
         self.parent.counter(stage, text)

@@ -16,7 +16,7 @@ from . import cache, srcsync, warnrecord
 from .key import KeyParts, tree_state
 from .logparse import OBJECT_SUFFIXES, Diagnostic, first_errors, new_warnings, warnings_report
 from .objdir import Family, checkout, family_name
-from .progress_watch import LogWatcher
+from .progress_watch import LogWatcher, remake_count
 from .toolchain import Toolchain, check_headers, kernel_tools, toolchain, versions
 
 NICE = ["nice", "-n", "10"]
@@ -227,8 +227,9 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
         stats = fam.load_stats()
         argv = make_argv(req, tc, obj, make_flags(req, tc), targets)
         env = build_env(req.tree, req.ccache)
-        with LogWatcher(log, progress, "build", stats.get("objects"),
-                        stats.get("per_object")) as watch:
+        remake = remake_count(obj)         # this build's objects, not the full build's
+        with LogWatcher(log, progress, "build", stats.get("objects") if remake is None
+                        else remake, stats.get("per_object")) as watch:
             t = time.monotonic()
             res = runner.run(argv, env=env, log=log, timeout=req.timeout)
         text = _read(log)

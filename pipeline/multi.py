@@ -9,6 +9,7 @@ from pathlib import Path
 
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
 from common.fsutil import read_json, write_json
+from common.progress import MatrixEta
 from results import junit
 from results.compare import compare_jobs, format_comparison
 from results.report import render_html, splat_notes, suite_tree, text_table
@@ -21,6 +22,11 @@ from .run import JobOutcome, close_job, open_job, run_stages
 
 VM_STAGES = ("boot", "test")
 CANCEL_WAIT = 60.0      # Ctrl-C: how long the VM workers get to tear their VMs down
+
+
+def job_key(spec: JobSpec) -> str:
+    """What makes two jobs' durations comparable, for the matrix's ETA."""
+    return "job:" + "/".join([spec.tree] + spec.job_parts())
 
 
 def _split(stages):
@@ -46,6 +52,7 @@ class MatrixRun:
         self.base_warnings: dict[tuple, list] = {}
         self.lock = threading.Lock()
         self.meta = dict(meta or {})       # run.json extras: the shard plan, ccache remote
+        self.eta = MatrixEta(progress, [job_key(p.spec) for p in plans])
 
     def start(self, i: int, runner) -> JobContext:
         ctx = open_job(self.plans[i], runner, self.progress, self.root, self.run_id)
@@ -68,6 +75,9 @@ class MatrixRun:
             if ctx is None:
                 return
             self.done[i] = close_job(ctx, code, complete)
+            stages = {s.name: s.duration for s in self.done[i].summary.stages}
+            if complete:
+                self.eta.job_done(i, sum(stages.values()), stages)
             self.write()
 
     def outcomes(self) -> list[JobOutcome]:
@@ -98,6 +108,7 @@ def run_matrix(plans: list[JobPlan], root: Path, run_id: str, runner, progress, 
     futs = []
     workers = Workers()
     gate = _GatedStream.install(progress)
+    run.eta.__enter__()
 
     def vm_then_close(i: int, ctx: JobContext) -> None:
         code, complete = EXIT_INFRA, False
@@ -135,6 +146,7 @@ def run_matrix(plans: list[JobPlan], root: Path, run_id: str, runner, progress, 
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         gate.remove()
+        run.eta.__exit__(None, None, None)
     return _finish(run)
 
 

@@ -49,16 +49,20 @@ def stage_apply(ctx: JobContext) -> StageReport:
     return StageReport(f"{n} patch(es) on {res.tree}", res.reused, {"head": res.head})
 
 
+def _clock(ctx: JobContext):
+    import time
+    return getattr(ctx.progress, "clock", time.monotonic)
+
+
 def _import_with_progress(ctx: JobContext, do):
     """The tree import, with its elapsed time against the last import of the same
     source (a reused tree takes no time and records nothing)."""
-    import time
-    key, rec = f"import:{ctx.spec.tree}", Durations()
-    t0 = time.monotonic()
+    key, rec, clock = f"import:{ctx.spec.tree}", Durations(), _clock(ctx)
+    t0 = clock()
     with Ticker(ctx.progress, "apply", recorded=rec.seconds(key)):
         tree = do()
     if not tree.reused:
-        rec.record(key, time.monotonic() - t0)
+        rec.record(key, clock() - t0)
     return tree
 
 
@@ -69,18 +73,17 @@ def _is_am(argv: list[str]) -> bool:
 def _apply_with_progress(ctx: JobContext, do):
     """Apply the fix-ups and patches, counting each `git am` out of what the same
     series revision applied last time (else the patches the manifest declares)."""
-    import time
-    spec = ctx.spec
+    spec, clock = ctx.spec, _clock(ctx)
     key = f"apply:{spec.tree}:" + "/".join(spec.job_parts()[:2])
     rec, runner = Durations(), CountingRunner(ctx.runner, _is_am)
     declared = ctx.plan.revision.patches if ctx.plan.revision is not None else None
     total = rec.count(key) or declared
-    t0 = time.monotonic()
+    t0 = clock()
     with Ticker(ctx.progress, "apply", lambda: runner.count, total, "patches applied",
                 rec.seconds(key)):
         res = do(runner)
     if runner.count:
-        rec.record(key, time.monotonic() - t0, runner.count)
+        rec.record(key, clock() - t0, runner.count)
     return res
 
 
@@ -259,16 +262,22 @@ def _mem_bytes(text: str) -> int:
 def stage_boot(ctx: JobContext) -> StageReport:
     from vm.boot import start_vm
     _need_kernel_image(ctx)
-    import time
     ctx.vm_request = vm_request(ctx)
-    rec, key = Durations(), f"boot:{ctx.build.key}:{ctx.spec.accel}"
-    t0 = time.monotonic()
-    with Ticker(ctx.progress, "boot", recorded=rec.seconds(key)):    # time to SSH
-        ctx.vm = ctx.stack.enter_context(start_vm(ctx.vm_request, ctx.runner))
+    ctx.vm = _boot_with_progress(ctx, lambda: ctx.stack.enter_context(
+        start_vm(ctx.vm_request, ctx.runner)))
     accel = ctx.vm.probe.accel
-    rec.record(key, time.monotonic() - t0, accel=accel)
     ctx.facts["vm"] = {"accel": accel, "probe": getattr(ctx.vm.probe, "reason", None)}
     return StageReport(f"accel {accel}")
+
+
+def _boot_with_progress(ctx: JobContext, boot):
+    """Boot until SSH answers, against the last boot of the same kernel and accel."""
+    rec, key, clock = Durations(), f"boot:{ctx.build.key}:{ctx.spec.accel}", _clock(ctx)
+    t0 = clock()
+    with Ticker(ctx.progress, "boot", recorded=rec.seconds(key)):
+        vm = boot()
+    rec.record(key, clock() - t0, accel=vm.probe.accel)
+    return vm
 
 
 def stage_test(ctx: JobContext) -> StageReport:
@@ -300,8 +309,7 @@ def stage_test(ctx: JobContext) -> StageReport:
 def _tests_progress(ctx: JobContext, suite: str, raw: Path):
     """A suite's top-level results in its raw logs as the guest streams them, out of
     what the same suite reported last time (else the TAP plans seen so far)."""
-    import time
-    rec, key = Durations(), f"tests:{ctx.spec.tree}:{ctx.plan.arch}:{suite}"
+    rec, key, clock = Durations(), f"tests:{ctx.spec.tree}:{ctx.plan.arch}:{suite}", _clock(ctx)
     seen, known = LineCounter(raw), rec.count(key)
     ticker = Ticker(ctx.progress, "test", None, known, f"{suite} tests", rec.seconds(key))
 
@@ -311,11 +319,11 @@ def _tests_progress(ctx: JobContext, suite: str, raw: Path):
             ticker.meter.total = seen.planned
         return n
     ticker.probe = probe
-    t0 = time.monotonic()
+    t0 = clock()
     with ticker:
         yield
     if seen() and ctx.vm is not None and not ctx.vm.expired:
-        rec.record(key, time.monotonic() - t0, seen.count)
+        rec.record(key, clock() - t0, seen.count)
 
 
 def _counts(parsed) -> str:

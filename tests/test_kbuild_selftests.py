@@ -10,6 +10,7 @@ from kbuild import (KselftestRequest, SelftestsBuildError, SelftestsRequest, bui
 from kbuild.objdir import Family
 from kbuild.selftests import apply_fixups, llvm_vars
 
+from selftests_fakes import base_runner, bpf_tree, git_runner
 from test_kbuild_fakes import make_tree
 
 LOG = Path(__file__).parent / "data" / "buildlogs" / "selftests-fail.log"
@@ -22,28 +23,7 @@ def cache_home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def tree(tmp_path):
-    t = make_tree(tmp_path)
-    (t / "tools/testing/selftests/bpf").mkdir(parents=True)
-    (t / "tools/testing/selftests/bpf/Makefile").write_text("# fake\n")
-    fam = Family("linux-bpf-gcc")
-    fam.obj.mkdir(parents=True)
-    (fam.obj / "vmlinux").write_bytes(b"ELF")
-    return t
-
-
-def git_runner(head="a" * 40):
-    """Tool versions and a clean tree at `head`; a new head is a new selftests key."""
-    fr = FakeRunner()
-    fr.on(lambda a: len(a) == 2 and a[1] == "--version", stdout="tool 1\n")
-    fr.on("rev-parse HEAD", stdout=head + "\n").on("status --porcelain", stdout="")
-    fr.on("ls-files -z", stdout="").on("--name-only -z", stdout="")
-    return fr
-
-
-def base_runner(make_rc=0, make_out="", effect=None, head="a" * 40):
-    fr = git_runner(head)
-    fr.on(lambda a: "make" in a, returncode=make_rc, stdout=make_out, effect=effect)
-    return fr
+    return bpf_tree(tmp_path)
 
 
 def out_dir(argv):
