@@ -4,7 +4,7 @@ Public API
 ----------
 vm.boot.VMRequest(kernel, rwdir, console_log, accel=None, cpus=2, memory="2G",
                   append=[], boot_timeout=180.0, run_timeout=None, probe_timeout=25.0,
-                  probe_cache=None, vng=None, user="root")
+                  probe_cache=None, vng=None, user="root", visible=[])
 vm.boot.start_vm(req, runner, *, probe=None) -> context manager yielding VM
     Boots `vng --run` with the host root read-only, `req.rwdir` as the only
     writable host dir, `--ssh --ssh-tcp` on a free 127.0.0.1 port, the console
@@ -32,6 +32,18 @@ vm.probe.probe_accel(ProbeRequest(kernel, accel=None, timeout=25.0, cache=None,
     kvm only when a short KVM boot reaches init in time; cached per host and
     kernel image in cache_dir()/vm/probe.json; `accel` forces the answer.
 vm.ssh.SSHSession, vm.ssh.PinnedHostKeyPolicy: the paramiko layer (only the fresh VM's own host key).
+
+Containment and orphans (issue 25):
+    qemu starts through vm/guard.py (first on vng's PATH): a parent-death
+    signal, its pid recorded, `restrict=on` on the user network (the guest
+    reaches neither host loopback services nor the outside; the SSH hostfwd
+    works), and as root a private mount namespace hiding host secrets
+    (/etc/shadow, /root, /home, /tmp, ... except the paths the guest needs:
+    vm.vng.keep_paths + VMRequest.visible). VM.containment says what applied.
+    vm.state: one record per VM under cache_dir()/vms; start_vm first reaps
+    and reports the VMs of dead runs (cleanup_stale). vm/watchdog.py reaps a
+    VM as soon as its harness dies (SIGKILL included) and enforces the VM's
+    lifetime limit (run_timeout, else vm.boot.MAX_LIFETIME) from outside.
 
 CLI (vm/cli.py): `harness.py boot KERNEL [-- CMD...]`, `harness.py probe KERNEL`.
 """
