@@ -1,14 +1,27 @@
 """Keyed artifact cache: cache_dir()/kbuild/artifacts/<key>/.
 
 A dir counts only when it holds the `complete` marker, written last and
-atomically; a dir without it (a killed store) is never reused and is replaced."""
+atomically; a dir without it (a killed store) is never reused and is replaced.
+
+In use: a job that looks a key up or stores it holds `.<key>.use` (an fcntl lock,
+shared) until the job ends (`job_scope`; without one, until the process exits).
+Removal (`gc`, and `store` replacing a finished build) needs that lock exclusively,
+so a build another job is booting or testing is never deleted. The `complete`
+marker's mtime is the build's last use: `gc` evicts the least recently used
+finished builds until the cache is within its size (`--cache-max-size`,
+$HARNESS_CACHE_MAX_SIZE, default 20G)."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
+import re
 import shutil
+import threading
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import InfraError, InputError
@@ -22,8 +35,99 @@ def artifacts_root() -> Path:
 
 
 def lookup(key: str) -> Path | None:
+    """The finished build `key` (pinned for this job, its last use recorded) or None."""
+    pin(key)
     d = artifacts_root() / key
-    return d if (d / COMPLETE).is_file() else None
+    if not (d / COMPLETE).is_file():
+        return None
+    try:
+        os.utime(d / COMPLETE)
+    except OSError:
+        pass
+    return d
+
+
+# --- in use: pins held for a job's lifetime --------------------------------------------
+
+_scope = threading.local()
+_process_pins: list = []
+
+
+def _lock_file(key: str):
+    root = artifacts_root()
+    root.mkdir(parents=True, exist_ok=True)
+    return open(root / f".{key}.use", "a")
+
+
+def _pins() -> list:
+    pins = getattr(_scope, "pins", None)
+    return _process_pins if pins is None else pins
+
+
+@contextmanager
+def job_scope():
+    """The pins this thread takes inside are released when the block ends (a job)."""
+    prev = getattr(_scope, "pins", None)
+    _scope.pins = []
+    try:
+        yield
+    finally:
+        for _, f in _scope.pins:
+            f.close()
+        _scope.pins = prev
+
+
+def pin(key: str) -> None:
+    """Hold key's use lock (shared) for this job; nothing happens if it is held."""
+    pins = _pins()
+    if any(k == key for k, _ in pins):
+        return
+    f = _lock_file(key)
+    fcntl.flock(f, fcntl.LOCK_SH)
+    pins.append((key, f))
+
+
+def _unpin(key: str) -> None:
+    pins = _pins()
+    for item in [x for x in pins if x[0] == key]:
+        pins.remove(item)
+        item[1].close()
+
+
+@contextmanager
+def _removable(key: str):
+    """Yield key's use lock file, held exclusively, when no job uses the key (else
+    None). `_keep` turns it into this job's pin instead of closing it."""
+    f = _lock_file(key)
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        yield None
+        return
+    try:
+        yield f
+    finally:
+        if not getattr(f, "kept", False):
+            f.close()
+
+
+def _keep(key: str, f) -> None:
+    """The exclusive lock `f` becomes this job's shared pin of key (under the store
+    lock, so no gc can slip in between)."""
+    fcntl.flock(f, fcntl.LOCK_SH)
+    f.kept = True
+    _pins().append((key, f))
+
+
+@contextmanager
+def _store_lock():
+    """One store swap or gc at a time (both remove dirs)."""
+    root = artifacts_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".store.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def manifest(key: str) -> dict:
@@ -45,10 +149,12 @@ def _disk_error(e: OSError, what: Path) -> InfraError:
 
 def store(key: str, files: dict[str, Path], dirs: dict[str, Path] | None = None,
           meta: dict | None = None) -> Path:
-    """Copy files/dirs (name -> source) into the key's dir; the marker goes last."""
+    """Copy files/dirs (name -> source) into the key's dir; the marker goes last. A
+    finished build of the key that another job is using stays (same key, same
+    inputs): the copy is dropped, never the dir in use."""
     root = artifacts_root()
     final = root / key
-    tmp = root / f".{key}.tmp-{os.getpid()}"
+    tmp = root / f".{key}.tmp-{os.getpid()}-{threading.get_ident()}"
     try:
         root.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
@@ -58,15 +164,148 @@ def store(key: str, files: dict[str, Path], dirs: dict[str, Path] | None = None,
             shutil.copy2(src, tmp / name)
         for name, src in (dirs or {}).items():
             shutil.copytree(src, tmp / name, symlinks=True)
+        _swap_in(key, tmp, final, meta)
+    except OSError as e:
+        raise _disk_error(e, tmp) from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _swap_in(key: str, tmp: Path, final: Path, meta: dict | None = None,
+             marker: str | None = None) -> None:
+    """tmp becomes the key's dir, then its `complete` marker (written from meta, or
+    the file `marker` in tmp renamed), unless a finished build of the key is in use."""
+    _unpin(key)                           # our own pin must not count as another job's
+    with _store_lock(), _removable(key) as free:
+        if free is None and (final / COMPLETE).is_file():
+            pin(key)
+            return                        # in use by another job: it stays
         if final.exists():
             shutil.rmtree(final)          # half-written, or a forced rebuild
         os.rename(tmp, final)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise _disk_error(e, tmp) from e
-    atomic_write(final / COMPLETE, json.dumps(
-        {"key": key, "stored": time.time(), **(meta or {})}, indent=2, sort_keys=True) + "\n")
-    return final
+        if marker is not None:
+            os.replace(final / marker, final / COMPLETE)
+        else:
+            atomic_write(final / COMPLETE, json.dumps(
+                {"key": key, "stored": time.time(), **(meta or {})}, indent=2,
+                sort_keys=True) + "\n")
+        if free is not None:
+            _keep(key, free)              # ours now, before anyone could remove it
+        else:
+            pin(key)
+
+
+# --- size limit and eviction (`harness.py cache gc`) -----------------------------------
+
+DEFAULT_MAX_SIZE = "20G"
+MAX_SIZE_VAR = "HARNESS_CACHE_MAX_SIZE"
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str, where: str = "--cache-max-size") -> int:
+    """'20G', '500M', '1.5T', '0' -> bytes; InputError otherwise."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), re.I)
+    if not m:
+        raise InputError(f"{where}: {text!r} is not a size (like 20G, 500M, 0)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def max_size(option: str | None = None) -> int:
+    """The limit: the option, else $HARNESS_CACHE_MAX_SIZE, else 20G."""
+    if option is not None:
+        return parse_size(option)
+    env = os.environ.get(MAX_SIZE_VAR)
+    return parse_size(env, MAX_SIZE_VAR) if env else parse_size(DEFAULT_MAX_SIZE)
+
+
+def human(n: int) -> str:
+    for unit in ("", "K", "M", "G"):
+        if n < 1024:
+            return f"{n:.0f}{unit or 'B'}" if not unit or n >= 10 else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.1f}T"
+
+
+def du(path: Path) -> int:
+    """Bytes on disk under path (links not followed)."""
+    total = 0
+    for root, dirs, files in os.walk(path):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+@dataclass
+class Entry:
+    key: str
+    size: int
+    last_used: float          # the complete marker's mtime (0 for an unfinished dir)
+    finished: bool
+
+
+@dataclass
+class GcResult:
+    limit: int
+    before: int
+    after: int
+    removed: list[Entry] = field(default_factory=list)
+    in_use: list[Entry] = field(default_factory=list)   # would have gone, but in use
+
+
+def entries() -> list[Entry]:
+    root = artifacts_root()
+    out = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if not d.is_dir() or d.is_symlink() or d.name.startswith("."):
+            continue
+        marker = d / COMPLETE
+        used = marker.stat().st_mtime if marker.is_file() else 0.0
+        out.append(Entry(d.name, du(d), used, marker.is_file()))
+    return out
+
+
+def gc(limit: int) -> GcResult:
+    """Remove unfinished dirs and left-over temp dirs, then the least recently used
+    finished builds until the cache is within `limit` bytes; a build in use (its
+    lock held by a running job) is never removed."""
+    with _store_lock():
+        _remove_temps()
+        items = sorted(entries(), key=lambda e: (e.finished, e.last_used))
+        total = sum(e.size for e in items)
+        res = GcResult(limit, total, total)
+        for e in items:
+            if res.after <= limit and e.finished:
+                break
+            with _removable(e.key) as free:
+                if free is None:
+                    res.in_use.append(e)
+                    continue
+                shutil.rmtree(artifacts_root() / e.key, ignore_errors=True)
+            res.removed.append(e)
+            res.after -= e.size
+    return res
+
+
+def _remove_temps() -> None:
+    """`.<key>.tmp-<pid>-...` dirs whose process is gone (a killed store)."""
+    for d in artifacts_root().glob(".*.tmp-*"):
+        m = re.search(r"\.tmp-(\d+)", d.name)
+        if d.is_dir() and m and not _alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # --- moving finished builds between machines (`harness.py cache export/import`) ----------
@@ -202,12 +441,10 @@ def import_builds(src: Path) -> list[str]:
                             ignore=lambda p, names: [n for n in names
                                                      if n in (EXPORT_MANIFEST, COMPLETE)
                                                      and Path(p) == d])
-            if final.exists():
-                shutil.rmtree(final)
-            os.rename(tmp, final)
-            shutil.copy2(d / COMPLETE, final / f".{COMPLETE}.tmp")
-            os.replace(final / f".{COMPLETE}.tmp", final / COMPLETE)
+            shutil.copy2(d / COMPLETE, tmp / f".{COMPLETE}.tmp")
+            _swap_in(key, tmp, final, marker=f".{COMPLETE}.tmp")
         except OSError as e:
-            shutil.rmtree(tmp, ignore_errors=True)
             raise _disk_error(e, final) from e
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return keys

@@ -36,7 +36,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
     p = subparsers.add_parser(
-        "cache", help="move finished builds between machines by key (export, import)",
+        "cache", help="the build cache: move finished builds between machines by key "
+                      "(export, import), keep it within a size (gc)",
         description="A CI cache or artifact step carries an exported build to another "
                     "machine; an import checks every file against the export's manifest "
                     "and the build's key before the cache uses it.")
@@ -49,6 +50,12 @@ def register(subparsers) -> None:
     i = sub.add_parser("import", help="check and store the exported builds in DIR")
     i.add_argument("dir", type=Path, help="an exported build dir, or a dir of them")
     i.set_defaults(func=cmd_cache_import)
+    g = sub.add_parser("gc", help="evict least recently used finished builds (never one "
+                                  "in use) until the cache is within its size")
+    g.add_argument("--max-size", metavar="SIZE", default=None,
+                   help="the limit, like 20G or 500M; 0 removes every build not in use "
+                        "(default $HARNESS_CACHE_MAX_SIZE, else 20G)")
+    g.set_defaults(func=cmd_cache_gc)
 
 
 def run(args) -> int:
@@ -78,4 +85,19 @@ def cmd_cache_import(args) -> int:
     from .cache import artifacts_root, import_builds
     for key in import_builds(args.dir):
         print(f"imported: {key} -> {artifacts_root() / key}")
+    return 0
+
+
+def cmd_cache_gc(args) -> int:
+    import datetime
+    from .cache import artifacts_root, gc, human, max_size
+    res = gc(max_size(args.max_size))
+    for e in res.removed:
+        when = (datetime.datetime.fromtimestamp(e.last_used).strftime("%Y-%m-%d %H:%M")
+                if e.finished else "unfinished")
+        print(f"removed: {e.key[:12]} {human(e.size)} (last used {when})")
+    for e in res.in_use:
+        print(f"kept:    {e.key[:12]} {human(e.size)} (in use by a running job)")
+    print(f"cache {artifacts_root()}: {human(res.before)} -> {human(res.after)} "
+          f"(limit {human(res.limit)}, {len(res.removed)} removed)")
     return 0

@@ -91,6 +91,7 @@ def check_job(spec: JobSpec) -> JobPlan:
     make = errs.run(parse_make_flags, spec.make_flags, tc.llvm if tc else None, spec.arch,
                     default=MakeFlags())
     errs.run(_targets, spec)
+    errs.run(_cache_size, spec)
     errs.run(_upto, spec, series, revision)
     suites = errs.run(_suites, spec, series, revision, default=[])
     if errs.items:
@@ -171,6 +172,11 @@ def _tree(spec: JobSpec) -> None:
     known = ", ".join(t.name for t in all_treedefs())
     raise UsageError(f"unknown tree '{name}'",
                      hint=f"known trees: {known}; or a path, URL or `harness.py tree import`")
+
+
+def _cache_size(spec: JobSpec) -> None:
+    from kbuild.cache import max_size
+    max_size(spec.cache_max_size)
 
 
 def _worktree(spec: JobSpec) -> None:

@@ -43,6 +43,7 @@ class JobSpec:
     series_config: bool = True       # add the revision's own config fragments
     new_warnings: bool = False       # compare the build's warnings with the base tree's
     mbox: str | None = None          # an ad-hoc posting: an mbox, or a dir of format-patch files
+    cache_max_size: str | None = None  # build cache limit (None: $HARNESS_CACHE_MAX_SIZE or 20G)
 
     @property
     def base_only(self) -> bool:
@@ -149,6 +150,10 @@ OPTIONS: tuple[Option, ...] = (
            "an ad-hoc series with no manifest: an mbox (b4 am) or a dir of git format-patch "
            "files (`run ./dir` says the same); name and revision from its subjects, the "
            "base from base-commit: when the tree has it", metavar="FILE"),
+    Option("cache_max_size", "--cache-max-size", "cache_max_size", STR,
+           "keep the build cache within SIZE (20G, 500M): after a build the least recently "
+           "used finished builds not in use go (default $HARNESS_CACHE_MAX_SIZE, else 20G)",
+           metavar="SIZE"),
 )
 
 OPTION_FIELDS = {o.field for o in OPTIONS} | {"rev"}     # rev travels inside SERIES

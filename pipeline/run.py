@@ -115,17 +115,35 @@ def run_stages(ctx: JobContext, stages: list[tuple[str, StageFn]]) -> int:
     stopped = first_stopped(ctx.store.stages.values())
     if stopped is not None:
         return stopped.exit_code
+    from kbuild.cache import job_scope
     with contextlib.ExitStack() as stack:
         ctx.stack = stack
+        stack.enter_context(job_scope())    # the builds this job uses stay in the cache
         try:
             for name, fn in stages:
                 res = run_stage(ctx, name, fn)
                 if res.stopped:
                     ctx.store.skip_rest(name, f"{name} {res.status}")
+                    keep_cache_size(ctx)
                     return res.exit_code
+            keep_cache_size(ctx)
         finally:
             ctx.vm, ctx.stack = None, None
     return tests_exit_code(ctx.store)
+
+
+def keep_cache_size(ctx: JobContext) -> None:
+    """After a job that stored a build: evict least recently used finished builds
+    (never one in use) until the cache is within its size; say what went."""
+    fresh = [b for b in (ctx.build, ctx.selftests) if getattr(b, "cached", True) is False]
+    if not fresh:
+        return
+    from kbuild.cache import gc, human, max_size
+    res = gc(max_size(ctx.spec.cache_max_size))
+    if res.removed:
+        ctx.progress.info(f"[cache] {len(res.removed)} old build(s) evicted: "
+                          f"{human(res.before)} -> {human(res.after)} "
+                          f"(limit {human(res.limit)})")
 
 
 def open_job(plan: JobPlan, runner, progress, root: Path, run_id: str,

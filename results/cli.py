@@ -7,7 +7,7 @@ from pathlib import Path
 
 from common.errors import EXIT_INFRA, EXIT_PASS, EXIT_TESTS_FAILED, InputError
 
-from .store import find_jobs, load_job
+from .store import find_jobs, load_job, write_text
 
 
 def register(sub) -> None:
@@ -81,8 +81,8 @@ def cmd_report(args) -> int:
     print(text_report(jobs), end="")
     root = Path(args.run)
     if len(jobs) > 1:
-        (root / "report.html").write_text(render_html(jobs, title=f"kharness: {root.name}",
-                                                      where=root))
+        write_text(root / "report.html", render_html(jobs, title=f"kharness: {root.name}",
+                                                     where=root))
         print(f"report: {root / 'report.html'}")
     else:
         print(f"report: {jobs[0].path / 'report.html'}")

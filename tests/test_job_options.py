@@ -33,6 +33,7 @@ NON_DEFAULT = {
     "series_config": dict(series_config=False),
     "new_warnings": dict(new_warnings=True),
     "mbox": dict(mbox="/srv/postings/v3.mbx"),
+    "cache_max_size": dict(cache_max_size="5G"),
 }
 
 
