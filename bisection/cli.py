@@ -37,6 +37,9 @@ def register(sub) -> None:
                                   "revision with patches)")
     p.add_argument("--good", type=int, default=0,
                    help="patches known good (default 0: the base tree)")
+    p.add_argument("--then-patches", action="store_true",
+                   help="with --revs: then bisect, within the first bad revision, its "
+                        "patches that differ from the last good one (range-diff)")
     _search_args(p)
     p.set_defaults(func=cmd_bisect)
 
@@ -151,6 +154,9 @@ def cmd_bisect(args) -> int:
     opts = search_options(args)
     name, rev = split_series(args.series)
     base = spec_from_args(args)
+    if args.then_patches and (args.good or (rev and not args.revs)):
+        raise UsageError("--then-patches goes with a bisect over revisions (SERIES --revs "
+                         "...), without --good: the range-diff says which patches to bisect")
     if rev and not args.revs:
         _checked(base)
     else:
@@ -166,12 +172,28 @@ def cmd_bisect(args) -> int:
     if rev and not args.revs:
         result, _, summary, conf = bisect_patches(name, rev, crit, run, base, out, opts,
                                                   args.good)
+    elif args.then_patches:
+        return _two_levels(name, revs, crit, run, base, out, args, opts)
     else:
-        result, _, summary, conf = bisect_revisions(name, revs, crit, run, base, out,
-                                                    Runner(verbose=args.verbose), opts)
+        result, _, summary, conf, _ = bisect_revisions(name, revs, crit, run, base, out,
+                                                       Runner(verbose=args.verbose), opts)
     print(summary)
     print(f"bisect log: {out / 'bisect.log'}")
     return bisect_exit(result, conf)
+
+
+def _two_levels(name, revs, crit, run, base, out: Path, args, opts) -> int:
+    """--then-patches: the exit code is the worse of the two levels' (1 over 8 over 0);
+    a patch level with nothing to bisect leaves the revision level's."""
+    from .nested import bisect_two_levels
+    two = bisect_two_levels(name, revs, crit, run, base, out, Runner(verbose=args.verbose),
+                            opts)
+    print(two.summary)
+    print(f"bisect log: {out / 'bisect.log'}")
+    codes = [bisect_exit(two.revisions.result, two.revisions.conf)]
+    if two.patches is not None:
+        codes.append(bisect_exit(two.patches.result, two.patches.conf))
+    return next((c for c in (EXIT_TESTS_FAILED, EXIT_INCONCLUSIVE) if c in codes), EXIT_PASS)
 
 
 def step_argv(spec, criterion: str, tries: int, results: Path) -> list[str]:

@@ -3,10 +3,11 @@ bad end without the culprit (the series without the patch, or a revert of the
 commit), and say whether they agree with the bisect.
 
 Pure: each check's runs are injected (`run_once() -> (good|bad|skip, why)`). A
-check agrees when its fail:runs count is likely under the flake model: a step
-expected bad needs at least one failure and no fewer than p makes likely; a step
-expected good no more failures than q makes likely (with the default p=1, q=0:
-every run fails, resp. passes).
+check agrees when its fail:runs count fits the flake model: a step expected bad
+needs at least one failure, and a count that a bad step (failure rate p) explains
+better than a good one (q): with q = 0, one failure in N runs is enough, however
+flaky; a step expected good no more failures than q makes likely (with q = 0 none).
+With the default p=1, q=0: every run of the culprit fails, every other run passes.
 """
 from __future__ import annotations
 
@@ -65,8 +66,7 @@ def _binom(k: int, n: int, rate: float) -> float:
 
 def agrees(expect: str, fails: int, runs: int, model: FlakeModel) -> bool:
     if expect == BAD:
-        tail = sum(_binom(k, runs, model.p) for k in range(fails + 1))
-        return fails > 0 and tail >= UNLIKELY
+        return fails > 0 and _binom(fails, runs, model.p) > _binom(fails, runs, model.q)
     tail = sum(_binom(k, runs, model.q) for k in range(fails, runs + 1))
     return tail >= UNLIKELY
 

@@ -94,7 +94,10 @@ class PatchStep:
         return f"{self.upto} patches" + (f": {self.subject}" if self.subject else "")
 
 
-def patch_candidates(series: str, rev: str, good: int = 0) -> list[PatchStep]:
+def patch_candidates(series: str, rev: str, good: int = 0,
+                     only: list[int] | None = None) -> list[PatchStep]:
+    """The patch counts to bisect: good..all, or good and then only the counts in
+    `only` (the patches a range-diff says differ)."""
     from patches.manifest import find_series
     from patches.source import load_patches
     s = find_series(series)
@@ -103,8 +106,11 @@ def patch_candidates(series: str, rev: str, good: int = 0) -> list[PatchStep]:
         raise InputError(f"{series}@{rev} has no patches to bisect")
     if not 0 <= good < len(items):
         raise UsageError(f"--good {good}: must be between 0 and {len(items) - 1}")
-    return [PatchStep(k, items[k - 1].subject if k else "base")
-            for k in range(good, len(items) + 1)]
+    counts = list(range(good, len(items) + 1)) if only is None else [good, *only]
+    if counts != sorted(set(counts)) or counts[-1] > len(items):
+        raise UsageError(f"patch counts {counts} of {series}@{rev}: not increasing from "
+                         f"--good {good} within 1..{len(items)}")
+    return [PatchStep(k, items[k - 1].subject if k else "base") for k in counts]
 
 
 def report(result: SearchResult, cands: list, log: BisectLog, what: str,
@@ -124,27 +130,35 @@ def report(result: SearchResult, cands: list, log: BisectLog, what: str,
     return "\n".join(lines)
 
 
-def write_log(out_dir: Path, log: BisectLog, summary: str, result: SearchResult,
-              conf: Confirmation | None = None) -> None:
-    write_text(out_dir / "bisect.log", log.text() + "\n" + summary + "\n")
-    write_json(out_dir / "bisect.json", {
+def bisect_doc(result: SearchResult, conf: Confirmation | None = None) -> dict:
+    """bisect.json of one bisect."""
+    return {
         "status": result.status, "first_bad": result.first_bad, "last_good": result.last_good,
         "message": result.message,
         "confirmation": conf.to_dict() if conf else None,
         "steps": [{"index": s.index, "candidate": _label(s.candidate),
                    "verdict": s.verdict.verdict, "fails": s.verdict.fails,
                    "runs": s.verdict.runs, "detail": s.verdict.detail,
-                   "build_seconds": s.verdict.seconds} for s in result.steps]})
+                   "build_seconds": s.verdict.seconds} for s in result.steps]}
+
+
+def write_log(out_dir: Path, log: BisectLog, summary: str, result: SearchResult,
+              conf: Confirmation | None = None) -> None:
+    write_text(out_dir / "bisect.log", log.text() + "\n" + summary + "\n")
+    write_json(out_dir / "bisect.json", bisect_doc(result, conf))
 
 
 def bisect_patches(series: str, rev: str, criterion: Criterion, run_spec, base_spec,
-                   out_dir: Path, opts: SearchOptions | None = None, good: int = 0):
-    """Find the first patch of series@rev whose job goes bad, then confirm it."""
+                   out_dir: Path, opts: SearchOptions | None = None, good: int = 0,
+                   only: list[int] | None = None):
+    """Find the first patch of series@rev whose job goes bad, then confirm it. With
+    `only`, the candidates are `good` and then those patch counts alone."""
     from dataclasses import replace
     opts = opts or SearchOptions()
-    cands = patch_candidates(series, rev, good)
-    log = BisectLog(f"bisect {series}@{rev} patches {good}..{len(cands) + good - 1} "
-                    f"criterion {criterion}")
+    cands = patch_candidates(series, rev, good, only)
+    which = (f"{good}..{cands[-1].upto}" if only is None
+             else ",".join(str(c.upto) for c in cands))
+    log = BisectLog(f"bisect {series}@{rev} patches {which} criterion {criterion}")
 
     def spec_for(i, cand: PatchStep):
         if cand.upto == 0:
@@ -179,7 +193,7 @@ def confirm_checks(criterion: Criterion, run_spec, cands: list, result: SearchRe
 def bisect_revisions(series: str, revs: list[str], criterion: Criterion, run_spec, base_spec,
                      out_dir: Path, runner, opts: SearchOptions | None = None):
     """Find the first revision that shows the failure; confirm it; range-diff it with
-    the last good."""
+    the last good. Returns (result, revs, summary, confirmation, range-diff text)."""
     from dataclasses import replace
     opts = opts or SearchOptions()
     log = BisectLog(f"bisect {series} revisions {', '.join(revs)} criterion {criterion}")
@@ -192,14 +206,16 @@ def bisect_revisions(series: str, revs: list[str], criterion: Criterion, run_spe
         conf = confirm(confirm_checks(criterion, run_spec, revs, result, spec_for, log),
                        opts.confirm, model)
     summary = report(result, revs, log, f"the revisions of {series}", extra, conf)
+    rd_text = ""
     if result.status == "found" and result.last_good is not None:
         from patches.rangediff import RangeDiffRequest, range_diff
         rd = range_diff(RangeDiffRequest(series, revs[result.last_good], revs[result.first_bad],
                                          tree=base_spec.tree), runner)
-        write_text(out_dir / "range-diff.txt", rd.text)
-        summary += f"\nrange-diff {revs[result.last_good]}..{revs[result.first_bad]}:\n{rd.text}"
+        rd_text = rd.text
+        write_text(out_dir / "range-diff.txt", rd_text)
+        summary += f"\nrange-diff {revs[result.last_good]}..{revs[result.first_bad]}:\n{rd_text}"
     write_log(out_dir, log, summary, result, conf)
-    return result, revs, summary, conf
+    return result, revs, summary, conf, rd_text
 
 
 def step_exit_code(verdict: str) -> int:

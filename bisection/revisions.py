@@ -2,7 +2,8 @@
 with the range-diff between neighbouring revisions."""
 from __future__ import annotations
 
-from dataclasses import replace
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, HarnessError
@@ -45,6 +46,36 @@ def range_diffs(series: str, revs: list[str], tree: str, runner) -> str:
             text = f"(range-diff failed: {e})"
         parts.append(f"=== range-diff {old}..{new}\n{text}")
     return "\n".join(parts)
+
+
+# `git range-diff` pairs: "1:  2dfde53 = 1:  2dfde53 subject", "-:  ------- > 3:  4b44018 ..."
+PAIR = re.compile(r"^\s*(\d+|-):\s+(?:[0-9a-f]+|-+)\s+([=!<>])\s+(\d+|-):\s+"
+                  r"(?:[0-9a-f]+|-+)\s+(.*)$")
+
+
+@dataclass
+class PatchPair:
+    old: int | None          # position in the old revision (None: not there)
+    new: int | None          # position in the new revision (None: dropped)
+    mark: str                # = same, ! changed, > added, < dropped
+    subject: str
+
+
+def patch_pairs(text: str) -> list[PatchPair]:
+    """The pair lines of a range-diff (the indented diffs between them are skipped)."""
+    out = []
+    for line in text.splitlines():
+        m = PAIR.match(line)
+        if m:
+            old, mark, new, subject = m.groups()
+            out.append(PatchPair(None if old == "-" else int(old),
+                                 None if new == "-" else int(new), mark, subject))
+    return out
+
+
+def differing_patches(pairs: list[PatchPair]) -> list[int]:
+    """Positions in the new revision of its patches that are new or changed."""
+    return sorted(p.new for p in pairs if p.new is not None and p.mark in "!>")
 
 
 def revisions_with_patches(series: str) -> list[str]:

@@ -11,13 +11,8 @@ from bisection.confirm import (CONFIRMED, INCONCLUSIVE, UNCONFIRMED, Check, agre
 from bisection.criteria import parse_criterion
 from bisection.drivers import bisect_patches
 from bisection.flow import SearchOptions
-from common.errors import BuildError
-from common.stage import StageResult
-from pipeline.context import StageReport
+from bisect_fakes import FakePipeline, bisect_results, fake_stages  # noqa: F401
 from pipeline.job import JobSpec
-from pipeline.run import JobOutcome
-from results.model import ParsedLog, Status, TestResult
-from results.store import JobStore
 
 
 def runs(*verdicts):
@@ -59,34 +54,29 @@ def test_inconclusive_when_a_check_cannot_run_or_be_judged():
     ("bad", 3, 3, FlakeModel(), True), ("bad", 2, 3, FlakeModel(), False),
     ("good", 1, 3, FlakeModel(), False), ("good", 0, 3, FlakeModel(0.3, 0.0), True),
     ("bad", 1, 3, FlakeModel(0.3, 0.0), True), ("bad", 0, 3, FlakeModel(0.3, 0.0), False),
-    ("bad", 1, 10, FlakeModel(0.9, 0.0), False), ("good", 1, 10, FlakeModel(0.5, 0.05), True),
-    ("good", 4, 10, FlakeModel(0.5, 0.05), False)])
+    ("bad", 1, 10, FlakeModel(0.9, 0.0), True),      # q = 0: any failure shows the culprit
+    ("bad", 1, 3, FlakeModel(0.5, 0.05), True),      # a bad step explains 1:3 better
+    ("bad", 1, 10, FlakeModel(0.5, 0.05), False),    # a good step explains 1:10 better
+    ("good", 1, 10, FlakeModel(0.5, 0.05), True), ("good", 4, 10, FlakeModel(0.5, 0.05), False),
+    ("good", 1, 3, FlakeModel(0.5, 0.0), False)])    # q = 0: a good step never fails
 def test_agreement_under_the_flake_model(expect, fails, n, model, ok):
     assert agrees(expect, fails, n, model) is ok
 
 
+def test_a_flaky_culprit_is_confirmed_by_one_failure_its_good_steps_by_none():
+    flaky = FlakeModel(0.5, 0.0)
+    ok = confirm([Check("culprit", "bad", runs("good", "bad", "good")),
+                  Check("last good", "good", runs("good", "good", "good")),
+                  Check("without", "good", runs("good", "good", "good"))], 3, flaky)
+    assert ok.verdict == CONFIRMED
+    never = confirm([Check("culprit", "bad", runs("good", "good", "good"))], 3, flaky)
+    assert never.verdict == UNCONFIRMED and "fail:runs 0:3" in never.why
+    once = confirm([Check("culprit", "bad", runs("bad", "bad", "bad")),
+                    Check("without", "good", runs("good", "bad", "good"))], 3, flaky)
+    assert once.verdict == UNCONFIRMED and "without was expected good" in once.why
+
+
 CRIT = parse_criterion("test:kernel_facts/release_ok")
-
-
-class Pipeline:
-    """A job per call, judged from `script(spec, calls of that spec) -> pass|fail|apply-fails`."""
-
-    def __init__(self, tmp_path, script):
-        self.tmp, self.script, self.seen = tmp_path, script, {}
-
-    def __call__(self, spec: JobSpec):
-        key = (spec.series, spec.upto, spec.skip)
-        self.seen[key] = self.seen.get(key, 0) + 1
-        status = self.script(spec, self.seen[key])
-        store = JobStore.create(self.tmp, f"r{sum(self.seen.values())}", ["j"])
-        store.record_stage(StageResult("apply", "failed" if status == "apply-fails" else "ok"))
-        if status != "apply-fails":
-            store.record_stage(StageResult("test", "ok"))
-            t = TestResult("kernel_facts", Status.PASS,
-                           subtests=[TestResult("release_ok", Status(status))])
-            store.add_suite("kharness-fixture", ParsedLog("ktap", [t]))
-        store.finish(0)
-        return JobOutcome(spec, 0, store.summary(), store.path)
 
 
 def patch3(spec, n):
@@ -95,7 +85,7 @@ def patch3(spec, n):
 
 
 def bisect(tmp_path, script, **opts):
-    return bisect_patches("kharness-fixture", "v2", CRIT, Pipeline(tmp_path, script),
+    return bisect_patches("kharness-fixture", "v2", CRIT, FakePipeline(tmp_path, script),
                           JobSpec(profile="small"), tmp_path, SearchOptions(**opts))
 
 
@@ -152,6 +142,15 @@ def test_an_adaptive_patch_bisect_names_its_culprit_with_a_probability(tmp_path)
     assert "run 2 (2 patches: kbuild: tag the fixture kernel's release): good" in log
 
 
+def test_an_adaptive_bisect_confirms_a_culprit_that_fails_every_other_run(tmp_path):
+    def script(spec, n):                    # patch 3 fails on odd runs only
+        return "fail" if patch3(spec, n) == "fail" and n % 2 else "pass"
+    res, cands, summary, conf = bisect(tmp_path, script, flake=FlakeModel(0.5, 0.0),
+                                       confidence=0.95, confirm=2)
+    assert cands[res.first_bad].upto == 3 and conf.verdict == CONFIRMED, summary
+    assert conf.checks[0].fails == 1 and conf.checks[0].runs == 2
+
+
 def test_measured_flakiness_that_never_fails_is_not_reproduced(tmp_path):
     res, _, summary, conf = bisect(tmp_path, lambda s, n: "pass", measure=4)
     assert res.status == "not-reproduced" and "did not fail in 4 of 4" in res.message
@@ -159,24 +158,6 @@ def test_measured_flakiness_that_never_fails_is_not_reproduced(tmp_path):
 
 
 # ---- through harness.main, with fake stages ----------------------------------------
-
-@pytest.fixture
-def results(tmp_path, monkeypatch):
-    monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path / "results"))
-    return tmp_path / "results"
-
-
-def fake_build(monkeypatch, bad):
-    """Stages apply and build; the build fails when bad(spec)."""
-    import pipeline.stages
-
-    def build(ctx):
-        if bad(ctx.spec):
-            raise BuildError("patch 3 breaks the build")
-        return StageReport("built")
-    monkeypatch.setattr(pipeline.stages, "STAGES", [("apply", lambda ctx: StageReport("ok")),
-                                                    ("build", build)])
-
 
 def main(results, *extra):
     return harness.main(["bisect", "kharness-fixture@v2", "--profile", "small",
@@ -187,37 +168,28 @@ def breaks(spec):
     return bool(spec.series) and (spec.upto or 3) >= 3 and spec.skip is None
 
 
-def test_cli_confirmed_bisect_exits_0(results, monkeypatch, capsys):
-    fake_build(monkeypatch, breaks)
-    assert main(results, "--tries", "1", "--confirm", "2") == 0
+def test_cli_confirmed_bisect_exits_0(bisect_results, monkeypatch, capsys):
+    fake_stages(monkeypatch, breaks)
+    assert main(bisect_results, "--tries", "1", "--confirm", "2") == 0
     out = capsys.readouterr().out
     assert "first bad: 3 patches" in out and "confirmation: confirmed" in out
 
 
-def test_cli_unconfirmed_bisect_exits_1(results, monkeypatch, capsys):
-    fake_build(monkeypatch, lambda s: breaks(s) or s.skip == 3)
-    assert main(results, "--tries", "1") == 1
+def test_cli_unconfirmed_bisect_exits_1(bisect_results, monkeypatch, capsys):
+    fake_stages(monkeypatch, lambda s: breaks(s) or s.skip == 3)
+    assert main(bisect_results, "--tries", "1") == 1
     assert "first bad (unconfirmed): 3 patches" in capsys.readouterr().out
 
 
-def test_cli_inconclusive_bisect_exits_8(results, monkeypatch, capsys):
-    import pipeline.stages
-    fake_build(monkeypatch, breaks)
-    build = pipeline.stages.STAGES[1]
-
-    def apply(ctx):
-        if ctx.spec.skip is not None:
-            from common.errors import ApplyError
-            raise ApplyError("patch 3 does not apply without patch 2")
-        return StageReport("ok")
-    monkeypatch.setattr(pipeline.stages, "STAGES", [("apply", apply), build])
-    assert main(results, "--tries", "1") == 8
+def test_cli_inconclusive_bisect_exits_8(bisect_results, monkeypatch, capsys):
+    fake_stages(monkeypatch, breaks, apply_fails=lambda spec: spec.skip is not None)
+    assert main(bisect_results, "--tries", "1") == 8
     assert "first bad (inconclusive): 3 patches" in capsys.readouterr().out
 
 
-def test_cli_flake_rate_runs_the_probabilistic_search(results, monkeypatch, capsys):
-    fake_build(monkeypatch, breaks)
-    assert main(results, "--flake-rate", "0.6", "--confidence", "0.9", "--confirm", "1") == 0
+def test_cli_flake_rate_runs_the_probabilistic_search(bisect_results, monkeypatch, capsys):
+    fake_stages(monkeypatch, breaks)
+    assert main(bisect_results, "--flake-rate", "0.6", "--confidence", "0.9", "--confirm", "1") == 0
     out = capsys.readouterr().out
     assert "flake model: p=0.6" in out and "first bad: 3 patches" in out
 
@@ -227,8 +199,8 @@ def test_cli_flake_rate_runs_the_probabilistic_search(results, monkeypatch, caps
     (["--flake-rate", "0.05", "--false-fail-rate", "0.1"], "q < p"),
     (["--confidence", "1.5"], "--confidence"),
     (["--max-runs", "0"], "--max-runs")])
-def test_cli_refuses_bad_search_flags(results, flags, msg, capsys):
-    assert main(results, *flags) == 2
+def test_cli_refuses_bad_search_flags(bisect_results, flags, msg, capsys):
+    assert main(bisect_results, *flags) == 2
     assert msg in capsys.readouterr().err
 
 
@@ -285,18 +257,18 @@ def test_bisect_commits_revert_that_does_not_apply_is_inconclusive(tmp_path):
     assert f"git revert of {shas[2][:12]} does not apply on {shas[3][:12]}" in conf.why
 
 
-def test_cli_bisect_commits_confirms_with_a_revert(results, tmp_path, monkeypatch, capsys):
+def test_cli_bisect_commits_confirms_with_a_revert(bisect_results, tmp_path, monkeypatch, capsys):
     import bisection.drivers
     from pathlib import Path
     repo, shas = commits(tmp_path, ["fine", "fine", "BROKEN", "BROKEN"])
     monkeypatch.setattr(bisection.drivers, "bisect_commits",
                         lambda repo, good, bad, step, runner, out: (shas[2], "git bisect log"))
-    fake_build(monkeypatch, lambda spec: (Path(spec.worktree) / "state").read_text() == "BROKEN")
+    fake_stages(monkeypatch, lambda spec: (Path(spec.worktree) / "state").read_text() == "BROKEN")
     code = harness.main(["bisect-commits", shas[0], shas[3], "--repo", str(repo),
                          "--profile", "small", "--criterion", "build", "--confirm", "1",
-                         "--results", str(results)])
+                         "--results", str(bisect_results)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "confirmation: confirmed" in out and f"first bad commit: {shas[2]}" in out
-    doc = json.loads(next(results.rglob("bisect.json")).read_text())
+    doc = json.loads(next(bisect_results.rglob("bisect.json")).read_text())
     assert doc["confirmation"]["verdict"] == "confirmed"

@@ -1,41 +1,11 @@
 import subprocess
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-
-from common.proc import Runner
-from common.stage import StageResult
+from bisect_fakes import FakePipeline
 from bisection.criteria import parse_criterion
 from bisection.drivers import bisect_commits, bisect_patches, step_exit_code
+from common.proc import Runner
 from pipeline.job import JobSpec
-from results.model import ParsedLog, Status, TestResult
-from results.store import JobStore
-
-
-from pipeline.run import JobOutcome  # noqa: E402
-
-
-class FakePipeline:
-    """Runs no kernel: each call writes a job dir whose test status comes from `script`."""
-
-    def __init__(self, tmp_path, script):
-        self.tmp, self.script, self.calls = tmp_path, script, []
-
-    def __call__(self, spec: JobSpec):
-        self.calls.append(spec.upto if spec.series else 0)
-        status = self.script(spec, len(self.calls))
-        store = JobStore.create(self.tmp, f"r{len(self.calls)}", ["j"])
-        store.record_stage(StageResult("build", "failed" if status == "build-fails" else "ok",
-                                       2.0))
-        if status != "build-fails":
-            store.record_stage(StageResult("test", "ok"))
-            t = TestResult("kernel_facts", Status.PASS,
-                           subtests=[TestResult("release_ok", Status(status))])
-            store.add_suite("kharness-fixture", ParsedLog("ktap", [t]))
-        store.finish(0)
-        return JobOutcome(spec, 0, store.summary(), store.path)
 
 
 CRIT = parse_criterion("test:kernel_facts/release_ok")

@@ -30,3 +30,21 @@ def test_a_parent_failing_after_its_subtests_passed_is_in_the_table():
                      [SuiteRecord("path-iterator", ParsedLog("test_progs", [parent]))], [])
     text = table(["v1"], [bad])
     assert any(line.split() == ["path-iterator/path_iter", "fail"] for line in text.splitlines())
+
+
+def test_range_diff_pairs_and_the_patches_that_differ():
+    from bisection.revisions import differing_patches, patch_pairs
+    text = """\
+ 1:  2dfde53 =  1:  2dfde53 selftests/kharness: add a KTAP test
+ 2:  d25b8d1 !  2:  9a9a9a9 kbuild: tag the release
+    @@ Metadata
+    - 3:  abc = 3: abc not a pair, a diff line
+ 3:  aaaaaaa <  -:  ------- dropped: gone
+ -:  ------- > 10:  4b44018 kbuild: mark the release as broken
+"""
+    pairs = patch_pairs(text)
+    assert [(p.old, p.new, p.mark) for p in pairs] == [
+        (1, 1, "="), (2, 2, "!"), (3, None, "<"), (None, 10, ">")]
+    assert pairs[2].subject == "dropped: gone"
+    assert differing_patches(pairs) == [2, 10]
+    assert differing_patches(patch_pairs(text.replace("!", "="))) == [10]
