@@ -355,9 +355,30 @@ def _load_run(d: Path) -> tuple[Path, dict]:
     if not f.is_file():
         return d, {}
     try:
-        return d, read_json(f)
+        info = read_json(f)
     except ValueError as e:
         raise InputError(f"unreadable run.json: {e}", path=str(f), line=1) from e
+    _check_run_shape(info, f)
+    return d, info
+
+
+def _check_run_shape(info, f: Path) -> None:
+    """A run.json merge can read: an object, its jobs objects, its plan (if any) with
+    an id, a shard label, a 0-based index and a shard count."""
+    if not isinstance(info, dict):
+        raise InputError("run.json is not an object", path=str(f), line=1)
+    jobs = info.get("jobs", [])
+    if not isinstance(jobs, list) or not all(isinstance(j, dict) for j in jobs):
+        raise InputError("run.json 'jobs' is not a list of objects", path=str(f), line=1)
+    plan = info.get("plan")
+    if plan is None:
+        return
+    ok = isinstance(plan, dict) and isinstance(plan.get("id"), str) and \
+        isinstance(plan.get("shard"), str) and isinstance(plan.get("shards"), int) and \
+        isinstance(plan.get("index"), int) and 0 <= plan["index"] < plan["shards"]
+    if not ok:
+        raise InputError("run.json 'plan' lacks an id, shard, shards or a valid index",
+                         path=str(f), line=1)
 
 
 def _check_shards(runs: list[tuple[Path, dict]]) -> dict | None:
