@@ -166,8 +166,13 @@ def checkout_base(repo: Path, runner) -> tuple[str, str, str, Path]:
     lines = res.stdout.split()
     if res.returncode != 0 or len(lines) != 2:
         raise InputError("not a git checkout with a HEAD", path=str(repo))
-    tag = hashlib.sha256(str(repo).encode()).hexdigest()[:10]
-    return f"checkout-{tag}", "HEAD", lines[1], Path(lines[0])
+    return checkout_name(repo), "HEAD", lines[1], Path(lines[0])
+
+
+def checkout_name(repo: Path) -> str:
+    """The tree name of a user's checkout: derived from its path, so its worktrees
+    and builds are its own."""
+    return "checkout-" + hashlib.sha256(str(Path(repo).resolve()).encode()).hexdigest()[:10]
 
 
 def apply_base(tree: str, runner, fixups: bool = True, hold=None) -> ApplyResult:

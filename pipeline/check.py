@@ -45,6 +45,7 @@ class JobPlan:
     make: MakeFlags = MakeFlags()
     suites: tuple = ()                # selftests.suite.Suite, in run order
     not_run: str | None = None        # an expected reason it cannot run (no patches yet)
+    notes: tuple = ()                 # what the check decided that the user should know
 
     @property
     def arch(self) -> str:
@@ -82,6 +83,7 @@ def check_job(spec: JobSpec) -> JobPlan:
     except NotRun as e:
         return JobPlan(spec, not_run=str(e))
     spec = replace(spec, rev=rev)
+    spec, notes = _checkout_tree(spec)
     errs.run(_names, spec)
     errs.run(_tree, spec)
     errs.run(_worktree, spec)
@@ -96,7 +98,7 @@ def check_job(spec: JobSpec) -> JobPlan:
     suites = errs.run(_suites, spec, series, revision, default=[])
     if errs.items:
         raise CheckFailed(spec.label(), errs.items)
-    return JobPlan(spec, series, revision, profile, tc, make, tuple(suites))
+    return JobPlan(spec, series, revision, profile, tc, make, tuple(suites), notes=notes)
 
 
 def check_jobs(specs: list[JobSpec], where: list[str] | None = None) -> list[JobPlan]:
@@ -161,17 +163,56 @@ def latest_revision(series) -> str:
     raise NotRun(f"NOT RUN: series {series.name} has no revision with patches yet")
 
 
+def _looks_like_path(tree: str) -> bool:
+    return tree.startswith(("/", ".", "~")) or "/" in tree and "://" not in tree
+
+
+def _checkout_tree(spec: JobSpec) -> tuple[JobSpec, tuple]:
+    """`--tree DIR` naming a git checkout: the checkout is used where it is, as with
+    --worktree (the series applied on its HEAD in a git worktree of it; the base
+    alone built as it is), never copied into the cache. Says so."""
+    from patches.treedefs import find_treedef
+    from patches.treeimport import tree_info
+    tree = spec.tree
+    if spec.worktree or find_treedef(tree) or tree_info(tree):
+        return spec, ()
+    path = Path(tree).expanduser()
+    if not (_looks_like_path(tree) or path.is_dir()) or not (path / ".git").exists():
+        return spec, ()
+    from patches.apply import checkout_name
+    path = path.resolve()
+    name = checkout_name(path)
+    what = ("built as it is, uncommitted changes included" if spec.base_only else
+            "the series is applied on its HEAD in a git worktree of it, on a branch "
+            f"kh/{spec.series}/...")
+    note = (f"--tree {tree}: your git checkout {path} is used in place ({what}; "
+            f"nothing is copied), as tree {name}")
+    return replace(spec, worktree=str(path), tree=name), (note,)
+
+
 def _tree(spec: JobSpec) -> None:
+    """The tree is a definition's name or an imported tree's (a plain name, so paths
+    made from it stay in their root). A checkout was turned into --worktree before;
+    any other path or a URL is imported first, explicitly (a copy)."""
     if spec.worktree:
         return
     from patches.treedefs import all_treedefs, find_treedef
-    from patches.treeimport import tree_info
+    from patches.treeimport import URL_RE, tree_info
     name = spec.tree
-    if find_treedef(name) or tree_info(name) or Path(name).exists() or "://" in name:
+    if find_treedef(name) or tree_info(name):
         return
+    if URL_RE.match(name) or Path(name).expanduser().exists():
+        what = "a git URL" if URL_RE.match(name) else "not a git checkout"
+        raise UsageError(f"--tree {name}: {what}; a tree from it is imported first, "
+                         "as a copy in the harness cache",
+                         hint=f"harness.py tree import {name} --name NAME "
+                              f"{'--ref REF ' if URL_RE.match(name) else ''}"
+                              "(see harness.py tree list), then --tree NAME; a git "
+                              "checkout is used in place")
     known = ", ".join(t.name for t in all_treedefs())
     raise UsageError(f"unknown tree '{name}'",
-                     hint=f"known trees: {known}; or a path, URL or `harness.py tree import`")
+                     hint=f"known trees: {known}; a git checkout's path; or "
+                          "`harness.py tree import` a source, then its name")
 
 
 def _cache_size(spec: JobSpec) -> None:

@@ -159,6 +159,8 @@ def open_job(plan: JobPlan, runner, progress, root: Path, run_id: str,
     store.write_manifest({"job": spec.to_dict(), "run_id": run_id, "started": now_iso(),
                           "host": host_facts(), "argv": argv or []})
     progress.info(f"job {spec.label()} -> {store.path}")
+    for note in plan.notes:
+        progress.info(note)
     if plan.not_run:
         store.record_stage(StageResult("apply", NOT_RUN, 0.0, plan.not_run, EXIT_PASS))
         store.skip_rest("apply", "apply not-run")
