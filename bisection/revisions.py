@@ -8,7 +8,8 @@ from pathlib import Path
 
 from common.errors import EXIT_PASS, EXIT_TESTS_FAILED, HarnessError
 from common.stage import first_stopped
-from results.report import render_html, render_table
+from results.html_revisions import render_revisions_html
+from results.report import render_table
 from results.store import JobSummary, write_text
 
 
@@ -96,8 +97,7 @@ def revisions_table(series: str, base_spec, run, out: Path, runner) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "revisions.txt", text + "\n")
     write_text(out / "range-diffs.txt", diffs + "\n")
-    write_text(out / "report.html", render_html(jobs, f"{series}: revisions",
-                                                text + "\n\n" + diffs, where=out))
+    write_text(out / "report.html", render_revisions_html(series, revs, jobs, text, diffs, out))
     print(text)
     print(f"report: {out / 'report.html'}")
     bad = any(j.exit_code not in (0, None) for j in jobs)

@@ -426,12 +426,14 @@ def _report_dir(jobs: list[JobSummary], mans: list[dict]) -> Path:
 
 
 def render_html(jobs: list[JobSummary], title: str, extra: str = "",
-                where: Path | None = None) -> str:
+                where: Path | None = None, revisions: dict | None = None) -> str:
     """The report a developer opens: per job its identity, what failed first (with
     excerpts), links to every file of the job (relative to `where`, the dir the
     report is written to: the job dir for one job, else the jobs' common dir), a
     stage timeline and the tests with a filter; for several jobs the job x status
-    grid with each job's comparison with its baseline, and the job x test grid."""
+    grid with each job's comparison with its baseline, and the job x test grid (for
+    `revisions`, from results.html_revisions: the revision x test grid coloured by
+    verdict and the range-diff of each pair of neighbouring revisions instead)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     tpl = env.get_template("report.html.j2")
@@ -450,6 +452,7 @@ def render_html(jobs: list[JobSummary], title: str, extra: str = "",
                                  for p in d["problems"]), default=2))
     html = tpl.render(title=title, jobs=data, count_keys=COUNT_KEYS, extra=extra,
                       grid=matrix_grid(jobs, mans) if multi else [],
-                      tests=job_test_grid(jobs) if multi else None,
+                      tests=job_test_grid(jobs) if multi and not revisions else None,
+                      revisions=revisions,
                       script=Markup((TEMPLATES / "report-filter.js").read_text()))
     return junit.xml_safe(html)   # guest output may hold NUL or ESC: keep it well-formed
