@@ -88,6 +88,7 @@ def _label(cand) -> str:
 class PatchStep:
     upto: int          # patches applied; 0 = the base
     subject: str
+    total: int = 0     # patches of the revision
 
     @property
     def label(self) -> str:
@@ -110,7 +111,7 @@ def patch_candidates(series: str, rev: str, good: int = 0,
     if counts != sorted(set(counts)) or counts[-1] > len(items):
         raise UsageError(f"patch counts {counts} of {series}@{rev}: not increasing from "
                          f"--good {good} within 1..{len(items)}")
-    return [PatchStep(k, items[k - 1].subject if k else "base") for k in counts]
+    return [PatchStep(k, items[k - 1].subject if k else "base", len(items)) for k in counts]
 
 
 def report(result: SearchResult, cands: list, log: BisectLog, what: str,
@@ -168,10 +169,13 @@ def bisect_patches(series: str, rev: str, criterion: Criterion, run_spec, base_s
     conf = None
     if result.status == "found" and opts.confirm > 0:
         checks = confirm_checks(criterion, run_spec, cands, result, spec_for, log)
-        culprit = cands[result.first_bad].upto
-        name = f"the series without patch {culprit}"
-        checks.append(Check(name, GOOD, judged_once(criterion, run_spec, replace(
-            base_spec, series=series, rev=rev, upto=None, skip=culprit), name, log)))
+        culprit = cands[result.first_bad]
+        name = f"the series without patch {culprit.upto}"
+        if culprit.upto == culprit.total and cands[result.last_good].upto == culprit.upto - 1:
+            checks[1].name += f" = {name}"          # the same patches: run them once
+        else:
+            checks.append(Check(name, GOOD, judged_once(criterion, run_spec, replace(
+                base_spec, series=series, rev=rev, upto=None, skip=culprit.upto), name, log)))
         conf = confirm(checks, opts.confirm, model)
     summary = report(result, cands, log, f"the patches of {series}@{rev}", extra, conf)
     write_log(out_dir, log, summary, result, conf)

@@ -89,17 +89,35 @@ def bisect(tmp_path, script, **opts):
                           JobSpec(profile="small"), tmp_path, SearchOptions(**opts))
 
 
+def patch2(spec, n):
+    """kharness-fixture@v2 if patch 2 broke the test (and patches 1 and 3 did not)."""
+    return "fail" if spec.series and (spec.upto or 3) >= 2 and spec.skip != 2 else "pass"
+
+
 def test_a_patch_bisect_confirms_its_culprit(tmp_path):
-    res, cands, summary, conf = bisect(tmp_path, patch3, tries=1)
-    assert conf.verdict == CONFIRMED and cands[res.first_bad].upto == 3
+    res, cands, summary, conf = bisect(tmp_path, patch2, tries=1)
+    assert conf.verdict == CONFIRMED and cands[res.first_bad].upto == 2
     assert [c.name for c in conf.checks] == [
-        "culprit (3 patches: kbuild: mark the fixture kernel's release as broken)",
-        "last good (2 patches: kbuild: tag the fixture kernel's release)",
-        "the series without patch 3"]
-    assert "first bad: 3 patches" in summary and "confirmation: confirmed" in summary
+        "culprit (2 patches: kbuild: tag the fixture kernel's release)",
+        "last good (1 patches: selftests/kharness: add a KTAP test of the running kernel)",
+        "the series without patch 2"]
+    assert "first bad: 2 patches" in summary and "confirmation: confirmed" in summary
     doc = json.loads((tmp_path / "bisect.json").read_text())
     assert doc["confirmation"]["verdict"] == "confirmed"
     assert [c["runs"] for c in doc["confirmation"]["checks"]] == [3, 3, 3]
+
+
+def test_the_last_patch_without_it_is_the_last_good_step_run_once(tmp_path):
+    pipe = FakePipeline(tmp_path, patch3)
+    res, cands, summary, conf = bisect_patches("kharness-fixture", "v2", CRIT, pipe,
+                                               JobSpec(profile="small"), tmp_path,
+                                               SearchOptions(tries=1))
+    assert conf.verdict == CONFIRMED and cands[res.first_bad].upto == 3
+    assert [c.name for c in conf.checks] == [
+        "culprit (3 patches: kbuild: mark the fixture kernel's release as broken)",
+        "last good (2 patches: kbuild: tag the fixture kernel's release) = the series "
+        "without patch 3"]
+    assert not any(skip for (_, _, _, skip) in pipe.seen)
 
 
 def test_unconfirmed_because_the_culprit_passes_on_rerun(tmp_path):
@@ -113,18 +131,18 @@ def test_unconfirmed_because_the_culprit_passes_on_rerun(tmp_path):
 
 
 def test_unconfirmed_because_the_series_without_the_culprit_still_fails(tmp_path):
-    res, _, summary, conf = bisect(tmp_path, lambda s, n: "fail" if s.skip == 3
-                                   else patch3(s, n), tries=1)
+    res, _, summary, conf = bisect(tmp_path, lambda s, n: "fail" if s.skip == 2
+                                   else patch2(s, n), tries=1)
     assert conf.verdict == UNCONFIRMED
-    assert conf.why == "the series without patch 3 was expected good but gave fail:runs 3:3"
+    assert conf.why == "the series without patch 2 was expected good but gave fail:runs 3:3"
 
 
 def test_inconclusive_because_the_series_without_the_culprit_does_not_apply(tmp_path):
-    res, _, summary, conf = bisect(tmp_path, lambda s, n: "apply-fails" if s.skip == 3
-                                   else patch3(s, n), tries=1)
+    res, _, summary, conf = bisect(tmp_path, lambda s, n: "apply-fails" if s.skip == 2
+                                   else patch2(s, n), tries=1)
     assert conf.verdict == INCONCLUSIVE
-    assert "the series without patch 3: could not be judged: apply failed" in conf.why
-    assert "first bad (inconclusive): 3 patches" in summary
+    assert "the series without patch 2: could not be judged: apply failed" in conf.why
+    assert "first bad (inconclusive): 2 patches" in summary
 
 
 def test_no_confirmation_when_asked_for_none(tmp_path):
@@ -168,6 +186,11 @@ def breaks(spec):
     return bool(spec.series) and (spec.upto or 3) >= 3 and spec.skip is None
 
 
+def breaks2(spec):
+    """Patch 2 breaks the build; patches 1 and 3 without it do not."""
+    return bool(spec.series) and (spec.upto or 3) >= 2 and spec.skip != 2
+
+
 def test_cli_confirmed_bisect_exits_0(bisect_results, monkeypatch, capsys):
     fake_stages(monkeypatch, breaks)
     assert main(bisect_results, "--tries", "1", "--confirm", "2") == 0
@@ -176,15 +199,15 @@ def test_cli_confirmed_bisect_exits_0(bisect_results, monkeypatch, capsys):
 
 
 def test_cli_unconfirmed_bisect_exits_1(bisect_results, monkeypatch, capsys):
-    fake_stages(monkeypatch, lambda s: breaks(s) or s.skip == 3)
+    fake_stages(monkeypatch, lambda s: bool(s.series) and (s.upto or 3) >= 2)
     assert main(bisect_results, "--tries", "1") == 1
-    assert "first bad (unconfirmed): 3 patches" in capsys.readouterr().out
+    assert "first bad (unconfirmed): 2 patches" in capsys.readouterr().out
 
 
 def test_cli_inconclusive_bisect_exits_8(bisect_results, monkeypatch, capsys):
-    fake_stages(monkeypatch, breaks, apply_fails=lambda spec: spec.skip is not None)
+    fake_stages(monkeypatch, breaks2, apply_fails=lambda spec: spec.skip is not None)
     assert main(bisect_results, "--tries", "1") == 8
-    assert "first bad (inconclusive): 3 patches" in capsys.readouterr().out
+    assert "first bad (inconclusive): 2 patches" in capsys.readouterr().out
 
 
 def test_cli_flake_rate_runs_the_probabilistic_search(bisect_results, monkeypatch, capsys):

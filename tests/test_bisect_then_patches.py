@@ -99,12 +99,13 @@ def test_nothing_to_bisect_within_the_revision_is_said(bisect_results, monkeypat
 
 
 def test_an_unconfirmed_patch_level_exits_1(bisect_results, monkeypatch, capsys):
-    with_range_diff(monkeypatch, SAME_12_NEW_3)
-    # without patch 3, v2 still breaks: patch 3 is not the culprit alone
-    fake_stages(monkeypatch, lambda s: s.rev == "v2" and (s.upto or 3) >= 3)
+    with_range_diff(monkeypatch, CHANGED_2)
+    # without patch 2, v2 still breaks: patch 2 is not the culprit alone
+    fake_stages(monkeypatch, lambda s: s.rev == "v2" and (s.upto or 3) >= 2)
     assert main(bisect_results) == 1
     out = capsys.readouterr().out
-    assert "first bad: v2" in out and "first bad (unconfirmed): 3 patches" in out
+    assert "first bad: v2" in out and "first bad (unconfirmed): 2 patches" in out
+    assert "the series without patch 2 was expected good" in out
 
 
 def test_no_first_bad_revision_no_patch_level(bisect_results, monkeypatch, capsys):
