@@ -118,7 +118,31 @@ class Meter:
         return line
 
 
-class Ticker:
+class Periodic:
+    """A thread that calls tick() every `period` seconds while the `with` block runs."""
+
+    def __init__(self, period: float):
+        self.period = period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def tick(self):
+        raise NotImplementedError
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period):
+            self.tick()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+class Ticker(Periodic):
     """A counter line for a stage whose work happens elsewhere (a VM booting, a
     guest running tests, a tree unpacking): every `period` seconds, `probe()` (steps
     done so far, or None for a stage that has no steps) out of `total`, with the ETA
@@ -127,10 +151,9 @@ class Ticker:
 
     def __init__(self, progress, stage: str, probe=None, total: int | None = None,
                  unit: str = "", recorded: float | None = None, period: float | None = None):
+        super().__init__(TICK if period is None else period)
         self.meter = Meter(progress, stage, total, unit, recorded)
-        self.probe, self.period = probe, TICK if period is None else period
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.probe = probe
 
     def tick(self) -> str:
         m = self.meter
@@ -142,18 +165,6 @@ class Ticker:
             line += f" of {fmt_secs(m.recorded)} last time, ETA {fmt_secs(max(m.recorded - elapsed, 0))}"
         m.progress.counter(m.stage, line)
         return line
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.period):
-            self.tick()
-
-    def __enter__(self) -> "Ticker":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
 
 
 # A top-level test result of a suite's raw log: KTAP/TAP `ok 3 ...`/`not ok 3 ...`
