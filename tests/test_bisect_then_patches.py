@@ -39,10 +39,15 @@ def breaks_at(k):
     return lambda s: s.rev == "v2" and (s.upto or 3) >= k and s.skip != k
 
 
-def main(results, *extra):
-    return harness.main(["bisect", "kharness-fixture", "--revs", "v1,v2", "--then-patches",
+def bisect(results, monkeypatch, capsys, range_diff, bad):
+    """harness.py bisect kharness-fixture --revs v1,v2 --then-patches with that
+    range-diff, the build failing when bad(spec): (exit code, stdout)."""
+    with_range_diff(monkeypatch, range_diff)
+    fake_stages(monkeypatch, bad)
+    code = harness.main(["bisect", "kharness-fixture", "--revs", "v1,v2", "--then-patches",
                          "--profile", "small", "--criterion", "build", "--tries", "1",
-                         "--confirm", "2", "--results", str(results), *extra])
+                         "--confirm", "2", "--results", str(results)])
+    return code, capsys.readouterr().out
 
 
 def bisect_json(results):
@@ -50,10 +55,8 @@ def bisect_json(results):
 
 
 def test_first_bad_revision_then_its_new_patch(bisect_results, monkeypatch, capsys):
-    with_range_diff(monkeypatch, SAME_12_NEW_3)
-    fake_stages(monkeypatch, breaks_at(3))
-    assert main(bisect_results) == 0
-    out = capsys.readouterr().out
+    code, out = bisect(bisect_results, monkeypatch, capsys, SAME_12_NEW_3, breaks_at(3))
+    assert code == 0, out
     assert "first bad: v2" in out
     assert "then, within v2: its patches that differ from v1: 3" in out
     assert "first bad: 3 patches: kbuild: mark the fixture kernel's release as broken" in out
@@ -71,10 +74,8 @@ def test_first_bad_revision_then_its_new_patch(bisect_results, monkeypatch, caps
 
 
 def test_only_the_differing_patches_are_candidates(bisect_results, monkeypatch, capsys):
-    with_range_diff(monkeypatch, CHANGED_2)
-    fake_stages(monkeypatch, breaks_at(2))
-    assert main(bisect_results) == 0
-    out = capsys.readouterr().out
+    code, out = bisect(bisect_results, monkeypatch, capsys, CHANGED_2, breaks_at(2))
+    assert code == 0, out
     assert "its patches that differ from v1: 2, 3" in out
     assert "first bad: 2 patches: kbuild: tag the fixture kernel's release" in out
     sub = bisect_json(bisect_results)["then_patches"]
@@ -87,10 +88,8 @@ def test_only_the_differing_patches_are_candidates(bisect_results, monkeypatch, 
     ("", "no patch bisect: the range-diff v1..v2 is empty")])
 def test_nothing_to_bisect_within_the_revision_is_said(bisect_results, monkeypatch, capsys,
                                                        text, said):
-    with_range_diff(monkeypatch, text)
-    fake_stages(monkeypatch, breaks_at(3))
-    assert main(bisect_results) == 0             # the revision level stands alone
-    out = capsys.readouterr().out
+    code, out = bisect(bisect_results, monkeypatch, capsys, text, breaks_at(3))
+    assert code == 0             # the revision level stands alone
     assert said in out and "first bad: v2" in out
     doc = bisect_json(bisect_results)
     assert doc["then_patches"]["note"].startswith(said) and doc["then_patches"]["differing"] == []
@@ -99,20 +98,17 @@ def test_nothing_to_bisect_within_the_revision_is_said(bisect_results, monkeypat
 
 
 def test_an_unconfirmed_patch_level_exits_1(bisect_results, monkeypatch, capsys):
-    with_range_diff(monkeypatch, CHANGED_2)
     # without patch 2, v2 still breaks: patch 2 is not the culprit alone
-    fake_stages(monkeypatch, lambda s: s.rev == "v2" and (s.upto or 3) >= 2)
-    assert main(bisect_results) == 1
-    out = capsys.readouterr().out
+    code, out = bisect(bisect_results, monkeypatch, capsys, CHANGED_2,
+                       lambda s: s.rev == "v2" and (s.upto or 3) >= 2)
+    assert code == 1
     assert "first bad: v2" in out and "first bad (unconfirmed): 2 patches" in out
     assert "the series without patch 2 was expected good" in out
 
 
 def test_no_first_bad_revision_no_patch_level(bisect_results, monkeypatch, capsys):
-    with_range_diff(monkeypatch, SAME_12_NEW_3)
-    fake_stages(monkeypatch, lambda s: False)
-    assert main(bisect_results) == 1
-    out = capsys.readouterr().out
+    code, out = bisect(bisect_results, monkeypatch, capsys, SAME_12_NEW_3, lambda s: False)
+    assert code == 1
     assert "no patch bisect: the revision bisect named no first bad revision" in out
 
 
