@@ -40,7 +40,8 @@ def patch_level_plan(rv: Level, revs: list[str], rd_text: str) -> tuple[list[int
     if res.status != "found" or res.last_good is None:
         return [], "no patch bisect: the revision bisect named no first bad revision"
     if rv.conf is not None and rv.conf.verdict == UNCONFIRMED:
-        return [], f"no patch bisect: {revs[res.first_bad]} is unconfirmed as the first bad revision"
+        return [], (f"no patch bisect: {revs[res.first_bad]} is unconfirmed as the first "
+                    "bad revision")
     old, new = revs[res.last_good], revs[res.first_bad]
     pairs = patch_pairs(rd_text)
     if not pairs:

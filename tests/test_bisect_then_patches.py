@@ -106,6 +106,19 @@ def test_an_unconfirmed_patch_level_exits_1(bisect_results, monkeypatch, capsys)
     assert "the series without patch 2 was expected good" in out
 
 
+def test_an_unconfirmed_revision_gets_no_patch_level(bisect_results, monkeypatch, capsys):
+    seen = []
+
+    def v2_breaks_once(spec):               # v2 breaks its first build only
+        seen.append(spec.rev)
+        return spec.rev == "v2" and seen.count("v2") == 1
+    code, out = bisect(bisect_results, monkeypatch, capsys, SAME_12_NEW_3, v2_breaks_once)
+    assert code == 1
+    assert "first bad (unconfirmed): v2" in out
+    assert "no patch bisect: v2 is unconfirmed as the first bad revision" in out
+    assert "then, within" not in out
+
+
 def test_no_first_bad_revision_no_patch_level(bisect_results, monkeypatch, capsys):
     code, out = bisect(bisect_results, monkeypatch, capsys, SAME_12_NEW_3, lambda s: False)
     assert code == 1
@@ -117,4 +130,5 @@ def test_no_first_bad_revision_no_patch_level(bisect_results, monkeypatch, capsy
 def test_then_patches_needs_revisions_and_no_good(bisect_results, args, capsys):
     code = harness.main(["bisect", *args, "--then-patches", "--profile", "small",
                          "--criterion", "build", "--results", str(bisect_results)])
-    assert code == 2 and "--then-patches goes with a bisect over revisions" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "--then-patches goes with a bisect over revisions" in err
