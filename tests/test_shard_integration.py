@@ -130,8 +130,9 @@ def test_each_shard_ran_its_plan_part(sharded):
     r0, r1 = read_json(d0 / "run.json"), read_json(d1 / "run.json")
     assert r0["plan"]["id"] == r1["plan"]["id"]
     assert (r0["plan"]["shard"], r1["plan"]["shard"]) == ("1/2", "2/2")
-    assert [j["job"] for j in r0["jobs"]] == ["baseline-small"]      # base first
-    assert [j["base"] for j in r1["jobs"]] == [False]
+    assert r0["plan"]["jobs"] == ["baseline-small"]                  # base first
+    assert [j["base"] for j in r0["jobs"]] == [True] and [j["base"] for j in r1["jobs"]] == [False]
+    assert r1["plan"]["jobs"] == ["kharness-fixture@v1:small:gcc:kharness-fixture+tap-smoke"]
     assert r0["ccache_remote"] == r1["ccache_remote"]
 
 
