@@ -272,7 +272,8 @@ def stage_boot(ctx: JobContext) -> StageReport:
 
 def _boot_with_progress(ctx: JobContext, boot):
     """Boot until SSH answers, against the last boot of the same kernel and accel."""
-    rec, key, clock = Durations(), f"boot:{ctx.build.key}:{ctx.spec.accel}", _clock(ctx)
+    accel = ctx.spec.accel or "auto"
+    rec, key, clock = Durations(), f"boot:{ctx.build.key}:{accel}", _clock(ctx)
     t0 = clock()
     with Ticker(ctx.progress, "boot", recorded=rec.seconds(key)):
         vm = boot()

@@ -121,7 +121,7 @@ def next_line(buf) -> str:
 
 
 def job_ctx(clock, stream, **kw):
-    spec = SimpleNamespace(tree="debian-6.12", accel="auto",
+    spec = SimpleNamespace(tree="debian-6.12", accel=None,
                            job_parts=lambda: ["fixture", "v2", "bpf-gcc-default"])
     plan = SimpleNamespace(arch="x86_64", revision=SimpleNamespace(patches=3))
     return SimpleNamespace(spec=spec, plan=plan, progress=Progress(stream=stream, clock=clock),
