@@ -259,7 +259,7 @@ def test_matrix_records_each_jobs_duration_for_the_next_runs_eta(fast, tmp_path)
     from pipeline.job import JobSpec
     from pipeline.multi import MatrixRun, job_key, run_matrix
     plans = [JobPlan(JobSpec(series=s, rev="v1")) for s in ("a", "b")]
-    stages = [("build", lambda c: StageReport())]
+    stages = [("build", lambda c: time.sleep(0.01) or StageReport())]   # 10 ms jobs
     run_matrix(plans, tmp_path, "m1", FakeRunner(), Progress(stream=io.StringIO()),
                stages=stages)
     keys = [job_key(p.spec) for p in plans]
