@@ -9,9 +9,19 @@ Removal (`gc`, and `store` replacing a finished build) needs that lock exclusive
 so a build another job is booting or testing is never deleted. The `complete`
 marker's mtime is the build's last use: `gc` evicts the least recently used
 finished builds until the cache is within its size (`--cache-max-size`,
-$HARNESS_CACHE_MAX_SIZE, default 20G)."""
+$HARNESS_CACHE_MAX_SIZE, default 20G).
+
+The size counts, and `gc` evicts, more than builds: the worktrees
+(<cache>/worktrees, one per revision and patch count; removed through
+`git worktree remove` with both worktree locks taken, see patches/worktree.py)
+and the families' build dirs (<cache>/kbuild/obj/<family>: the objects an
+incremental build starts from; a job pins its family with `.use` as it pins its
+builds, and a build holds the family's `lock`). Imported trees
+(<cache>/trees) are evicted only when asked (`trees=True`, `cache gc --trees`),
+with all their worktrees, and only when none of those is in use."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -26,6 +36,8 @@ from pathlib import Path
 
 from common.errors import InfraError, InputError
 from common.fsutil import atomic_write, cache_dir, read_json
+from patches import worktree as wtmod
+from patches.treeimport import RECORD, trees_dir
 
 COMPLETE = "complete"
 
@@ -57,6 +69,24 @@ def _lock_file(key: str):
     root = artifacts_root()
     root.mkdir(parents=True, exist_ok=True)
     return open(root / f".{key}.use", "a")
+
+
+def families_root() -> Path:
+    return cache_dir() / "kbuild" / "obj"
+
+
+def pin_family(name: str) -> None:
+    """Hold the family build dir's use lock (shared) for this job, as `pin` does for
+    a build: gc leaves the dir alone until the job ends."""
+    pins = _pins()
+    ident = "family:" + name
+    if any(k == ident for k, _ in pins):
+        return
+    d = families_root() / name
+    d.mkdir(parents=True, exist_ok=True)
+    f = open(d / ".use", "a")
+    fcntl.flock(f, fcntl.LOCK_SH)
+    pins.append((ident, f))
 
 
 def _pins() -> list:
@@ -239,12 +269,21 @@ def du(path: Path) -> int:
     return total
 
 
+BUILD, WORKTREE, FAMILY, TREE = "build", "worktree", "build dir", "tree"
+
+
 @dataclass
 class Entry:
-    key: str
+    key: str                  # a build's key; the name of anything else
     size: int
     last_used: float          # the complete marker's mtime (0 for an unfinished dir)
     finished: bool
+    kind: str = BUILD
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return self.key[:12] if self.kind == BUILD else f"{self.kind} {self.key}"
 
 
 @dataclass
@@ -268,23 +307,121 @@ def entries() -> list[Entry]:
     return out
 
 
-def gc(limit: int) -> GcResult:
+def removed_text(removed: list[Entry]) -> str:
+    """'2 old build(s), 1 old worktree(s)': what an eviction removed, by kind."""
+    counts = {k: sum(e.kind == k for e in removed) for k in (BUILD, WORKTREE, FAMILY, TREE)}
+    return ", ".join(f"{n} old {k}(s)" for k, n in counts.items() if n) or "nothing"
+
+
+def _size(p: Path) -> int:
+    return du(p) if p.is_dir() and not p.is_symlink() else os.lstat(p).st_blocks * 512
+
+
+FAMILY_KEEP = ("lock", ".use", "stats.json")   # the locks; the timings progress uses
+
+
+def family_entries() -> list[Entry]:
+    """Families' build dirs with something in them besides their locks."""
+    root = families_root()
+    out = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if not d.is_dir() or d.is_symlink() or d.name.startswith("."):
+            continue
+        parts = [p for p in d.iterdir() if p.name not in FAMILY_KEEP]
+        if parts:
+            used = max(p.lstat().st_mtime for p in parts)
+            out.append(Entry(d.name, sum(_size(p) for p in parts), used, True, FAMILY, d))
+    return out
+
+
+def worktree_entries() -> list[Entry]:
+    root = wtmod.worktrees_root()
+    return [Entry(str(wt.relative_to(root)), wtmod.size(wt, du), wtmod.last_used(wt), True,
+                  WORKTREE, wt) for wt in wtmod.cached()]
+
+
+def tree_entries() -> list[Entry]:
+    """Imported trees, last used when one of their worktrees was."""
+    root = trees_dir()
+    out = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if d.is_dir() and not d.is_symlink() and (d / RECORD).is_file():
+            used = max([(d / RECORD).stat().st_mtime] +
+                       [wtmod.last_used(w) for w in _tree_worktrees(d.name)])
+            out.append(Entry(d.name, du(d), used, True, TREE, d))
+    return out
+
+
+def _tree_worktrees(tree: str) -> list[Path]:
+    return [w for w in wtmod.cached() if w.parent.parent.name == tree]
+
+
+@contextmanager
+def _family_unused(d: Path):
+    """True, holding the family's build lock and use lock exclusively, when no build
+    runs in it and no job has it pinned; else False. Never waits."""
+    files = []
+    try:
+        for name in ("lock", ".use"):
+            files.append(open(d / name, "a"))
+            try:
+                fcntl.flock(files[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+        yield True
+    finally:
+        for f in files:
+            f.close()
+
+
+def _evict(e: Entry, runner) -> bool:
+    """Remove one entry unless it is in use (False then)."""
+    if e.kind == BUILD:
+        with _removable(e.key) as free:
+            if free is not None:
+                shutil.rmtree(artifacts_root() / e.key, ignore_errors=True)
+            return free is not None
+    if e.kind == FAMILY:
+        with _family_unused(e.path) as free:
+            for p in [p for p in e.path.iterdir() if p.name not in FAMILY_KEEP] if free \
+                    else []:
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+            return free
+    wts = [e.path] if e.kind == WORKTREE else _tree_worktrees(e.key)
+    with contextlib.ExitStack() as stack:
+        if not all(stack.enter_context(wtmod.unused(w)) for w in wts):
+            return False
+        for w in wts:
+            wtmod.remove(runner, w)
+        if e.kind == TREE:
+            shutil.rmtree(e.path, ignore_errors=True)
+    return True
+
+
+def gc(limit: int, trees: bool = False, runner=None) -> GcResult:
     """Remove unfinished dirs and left-over temp dirs, then the least recently used
-    finished builds until the cache is within `limit` bytes; a build in use (its
-    lock held by a running job) is never removed."""
+    finished builds, worktrees and family build dirs (with `trees`, imported trees
+    too) until the cache is within `limit` bytes; nothing in use (its lock held by
+    a running job) is removed."""
+    from common.proc import Runner
+    runner = runner or Runner()
     with _store_lock():
         _remove_temps()
-        items = sorted(entries(), key=lambda e: (e.finished, e.last_used))
+        items = entries() + family_entries() + worktree_entries() + \
+            (tree_entries() if trees else [])
+        items.sort(key=lambda e: (e.finished, e.last_used))
         total = sum(e.size for e in items)
         res = GcResult(limit, total, total)
         for e in items:
             if res.after <= limit and e.finished:
                 break
-            with _removable(e.key) as free:
-                if free is None:
-                    res.in_use.append(e)
-                    continue
-                shutil.rmtree(artifacts_root() / e.key, ignore_errors=True)
+            if e.path is not None and not e.path.exists():
+                res.after -= e.size                 # went with its tree
+                continue
+            if not _evict(e, runner):
+                res.in_use.append(e)
+                continue
             res.removed.append(e)
             res.after -= e.size
     return res

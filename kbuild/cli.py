@@ -50,11 +50,20 @@ def register(subparsers) -> None:
     i = sub.add_parser("import", help="check and store the exported builds in DIR")
     i.add_argument("dir", type=Path, help="an exported build dir, or a dir of them")
     i.set_defaults(func=cmd_cache_import)
-    g = sub.add_parser("gc", help="evict least recently used finished builds (never one "
-                                  "in use) until the cache is within its size")
+    g = sub.add_parser("gc", help="evict least recently used finished builds, worktrees "
+                                  "and family build dirs (never one in use) until the "
+                                  "cache is within its size",
+                       description="Counts and evicts finished builds (kbuild/artifacts), "
+                                   "worktrees (worktrees/, through git worktree remove) and "
+                                   "the families' build dirs (kbuild/obj), least recently "
+                                   "used first; anything a running job holds stays. "
+                                   "Imported trees (trees/) stay unless --trees.")
     g.add_argument("--max-size", metavar="SIZE", default=None,
-                   help="the limit, like 20G or 500M; 0 removes every build not in use "
+                   help="the limit, like 20G or 500M; 0 removes everything not in use "
                         "(default $HARNESS_CACHE_MAX_SIZE, else 20G)")
+    g.add_argument("--trees", action="store_true",
+                   help="imported trees count and may go too (each with its worktrees, "
+                        "only when none is in use); a job imports its tree again")
     g.set_defaults(func=cmd_cache_gc)
 
 
@@ -89,15 +98,31 @@ def cmd_cache_import(args) -> int:
 
 
 def cmd_cache_gc(args) -> int:
-    import datetime
-    from .cache import artifacts_root, gc, human, max_size
-    res = gc(max_size(args.max_size))
+    from common.fsutil import cache_dir
+    from .cache import gc, human, max_size
+    res = gc(max_size(args.max_size), trees=args.trees)
     for e in res.removed:
-        when = (datetime.datetime.fromtimestamp(e.last_used).strftime("%Y-%m-%d %H:%M")
-                if e.finished else "unfinished")
-        print(f"removed: {e.key[:12]} {human(e.size)} (last used {when})")
+        print(f"removed: {e.label} {human(e.size)} (last used {_when(e)})")
     for e in res.in_use:
-        print(f"kept:    {e.key[:12]} {human(e.size)} (in use by a running job)")
-    print(f"cache {artifacts_root()}: {human(res.before)} -> {human(res.after)} "
-          f"(limit {human(res.limit)}, {len(res.removed)} removed)")
+        print(f"kept:    {e.label} {human(e.size)} (in use by a running job)")
+    print(f"cache {cache_dir()}: {human(res.before)} -> {human(res.after)} "
+          f"(limit {human(res.limit)}, {len(res.removed)} removed) counting builds, "
+          f"worktrees, build dirs{', imported trees' if args.trees else ''}")
+    if not args.trees:
+        print(_not_counted())
     return 0
+
+
+def _when(e) -> str:
+    import datetime
+    if not e.finished:
+        return "unfinished"
+    return datetime.datetime.fromtimestamp(e.last_used).strftime("%Y-%m-%d %H:%M")
+
+
+def _not_counted() -> str:
+    from patches.treeimport import trees_dir
+    from .cache import du, human
+    root = trees_dir()
+    return (f"not counted: imported trees {human(du(root)) if root.is_dir() else '0B'} "
+            f"({root}; kept unless --trees)")

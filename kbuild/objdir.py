@@ -23,6 +23,8 @@ from pathlib import Path
 from common.errors import InfraError
 from common.fsutil import cache_dir, read_json, write_json
 
+from .cache import pin_family
+
 IN_TREE = ".kharness-build"
 MARK = ".kharness-family"
 
@@ -128,7 +130,9 @@ def _locked(fam: Family):
 
 @contextmanager
 def checkout(tree: Path, fam: Family):
-    """Yield the build dir to use as O= for `tree`, holding the family lock."""
+    """Yield the build dir to use as O= for `tree`, holding the family lock; the
+    job keeps the family pinned (`cache gc` leaves its build dir) until it ends."""
+    pin_family(fam.name)
     with _locked(fam):
         try:
             reclaim(fam)

@@ -133,15 +133,16 @@ def run_stages(ctx: JobContext, stages: list[tuple[str, StageFn]]) -> int:
 
 
 def keep_cache_size(ctx: JobContext) -> None:
-    """After a job that stored a build: evict least recently used finished builds
-    (never one in use) until the cache is within its size; say what went."""
+    """After a job that stored a build: evict least recently used finished builds,
+    worktrees and family build dirs (never one in use) until the cache is within its
+    size; say what went."""
     fresh = [b for b in (ctx.build, ctx.selftests) if getattr(b, "cached", True) is False]
     if not fresh:
         return
-    from kbuild.cache import gc, human, max_size
+    from kbuild.cache import gc, human, max_size, removed_text
     res = gc(max_size(ctx.spec.cache_max_size))
     if res.removed:
-        ctx.progress.info(f"[cache] {len(res.removed)} old build(s) evicted: "
+        ctx.progress.info(f"[cache] {removed_text(res.removed)} evicted: "
                           f"{human(res.before)} -> {human(res.after)} "
                           f"(limit {human(res.limit)})")
 

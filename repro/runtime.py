@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import InputError
+from results.store import write_text
 
 from .report import RobotReport
 
@@ -251,7 +252,6 @@ def write_suite(doc: dict, root: Path) -> Path:
     text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
     tag = hashlib.sha256(text.encode()).hexdigest()[:8]
     path = Path(root) / "repro-suites" / f"{doc['name']}-{tag}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.is_file():
-        path.write_text(text)
+        write_text(path, text)      # atomic: a killed or failed write leaves no half file
     return path
