@@ -375,53 +375,55 @@ def _family_unused(d: Path):
             f.close()
 
 
-def _evict(e: Entry, runner) -> bool:
-    """Remove one entry unless it is in use (False then)."""
+def _evict(e: Entry, runner, dry: bool = False) -> list[Path] | None:
+    """Remove one entry unless it is in use (None then); the paths removed with it
+    (a tree's worktrees). `dry`: only find out whether it could go."""
     if e.kind == BUILD:
         with _removable(e.key) as free:
-            if free is not None:
+            if free is not None and not dry:
                 shutil.rmtree(artifacts_root() / e.key, ignore_errors=True)
-            return free is not None
+            return [] if free is not None else None
     if e.kind == FAMILY:
         with _family_unused(e.path) as free:
-            for p in [p for p in e.path.iterdir() if p.name not in FAMILY_KEEP] if free \
-                    else []:
+            for p in [p for p in e.path.iterdir() if p.name not in FAMILY_KEEP] \
+                    if free and not dry else []:
                 shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
-            return free
+            return [] if free else None
     wts = [e.path] if e.kind == WORKTREE else _tree_worktrees(e.key)
     with contextlib.ExitStack() as stack:
         if not all(stack.enter_context(wtmod.unused(w)) for w in wts):
-            return False
-        for w in wts:
+            return None
+        for w in wts if not dry else []:
             wtmod.remove(runner, w)
-        if e.kind == TREE:
+        if e.kind == TREE and not dry:
             shutil.rmtree(e.path, ignore_errors=True)
-    return True
+    return wts if e.kind == TREE else []
 
 
-def gc(limit: int, trees: bool = False, runner=None) -> GcResult:
+def gc(limit: int, trees: bool = False, runner=None, dry: bool = False) -> GcResult:
     """Remove unfinished dirs and left-over temp dirs, then the least recently used
     finished builds, worktrees and family build dirs (with `trees`, imported trees
     too) until the cache is within `limit` bytes; nothing in use (its lock held by
-    a running job) is removed."""
+    a running job) is removed. `dry`: say what would go, remove nothing."""
     from common.proc import Runner
     runner = runner or Runner()
     with _store_lock():
-        _remove_temps()
+        if not dry:
+            _remove_temps()
         items = entries() + family_entries() + worktree_entries() + \
             (tree_entries() if trees else [])
         items.sort(key=lambda e: (e.finished, e.last_used))
         total = sum(e.size for e in items)
         res = GcResult(limit, total, total)
+        gone: set = set()                           # worktrees that went with their tree
         for e in items:
-            if res.after <= limit and e.finished:
-                break
-            if e.path is not None and not e.path.exists():
-                res.after -= e.size                 # went with its tree
+            if res.after <= limit and e.finished and e.path not in gone:
                 continue
-            if not _evict(e, runner):
+            with_it = [] if e.path in gone else _evict(e, runner, dry)
+            if with_it is None:
                 res.in_use.append(e)
                 continue
+            gone.update(with_it)
             res.removed.append(e)
             res.after -= e.size
     return res

@@ -64,6 +64,8 @@ def register(subparsers) -> None:
     g.add_argument("--trees", action="store_true",
                    help="imported trees count and may go too (each with its worktrees, "
                         "only when none is in use); a job imports its tree again")
+    g.add_argument("--dry-run", action="store_true",
+                   help="say what would be removed (and what is in use), remove nothing")
     g.set_defaults(func=cmd_cache_gc)
 
 
@@ -100,13 +102,15 @@ def cmd_cache_import(args) -> int:
 def cmd_cache_gc(args) -> int:
     from common.fsutil import cache_dir
     from .cache import gc, human, max_size
-    res = gc(max_size(args.max_size), trees=args.trees)
+    res = gc(max_size(args.max_size), trees=args.trees, dry=args.dry_run)
+    verb = "would go:" if args.dry_run else "removed:"
     for e in res.removed:
-        print(f"removed: {e.label} {human(e.size)} (last used {_when(e)})")
+        print(f"{verb} {e.label} {human(e.size)} (last used {_when(e)})")
     for e in res.in_use:
         print(f"kept:    {e.label} {human(e.size)} (in use by a running job)")
     print(f"cache {cache_dir()}: {human(res.before)} -> {human(res.after)} "
-          f"(limit {human(res.limit)}, {len(res.removed)} removed) counting builds, "
+          f"(limit {human(res.limit)}, {len(res.removed)} "
+          f"{'would go' if args.dry_run else 'removed'}) counting builds, "
           f"worktrees, build dirs{', imported trees' if args.trees else ''}")
     if not args.trees:
         print(_not_counted())

@@ -101,6 +101,10 @@ def test_gc_removes_least_recently_used_worktrees_through_git_never_one_in_use(
     assert worktrees_of(repo) == sorted(str(w) for w in (full, upto, v2))
     sizes = {w: kcache.du(w) for w in (full, upto, v2)}
     total = sum(sizes.values())
+    out = gc(capsys, "--max-size", "0", "--dry-run")
+    assert "would go: worktree fake/demo/v2 " in out and "would go: worktree fake/demo/v1.up" in out
+    assert "kept:    worktree fake/demo/v1 " in out and "(limit 0B, 2 would go)" in out
+    assert all(w.is_dir() for w in (full, upto, v2))
     out = gc(capsys, "--max-size", str(total - sizes[v2]))
     assert "removed: worktree fake/demo/v2 " in out and "fake/demo/v1.upto-1" not in out
     assert f"kept:    worktree fake/demo/v1 {kcache.human(sizes[full])} (in use" in out
@@ -258,3 +262,18 @@ def test_a_repro_suite_file_is_never_left_half_written(tmp_path, monkeypatch):
     assert not list((tmp_path / "repro-suites").glob("*.yaml"))
     path = write_suite(doc, tmp_path)
     assert json.loads(path.read_text()) == doc
+
+
+def test_gc_removes_a_worktree_of_a_users_checkout_through_its_git(demo, tmp_path,
+                                                                  capsys):  # noqa: F811
+    """`--tree CHECKOUT`: the series is applied in a git worktree of the user's
+    repository; gc removes that worktree so the user's `git worktree list` stays right."""
+    repo, _ = demo
+    from common.proc import Runner
+    res = apply_series(ApplyRequest("demo", "v1", onto=repo), Runner())
+    assert worktrees_of(repo) == [str(res.worktree)]
+    out = gc(capsys, "--max-size", "0")
+    assert f"removed: worktree {res.worktree.parent.parent.name}/demo/v1 " in out
+    assert worktrees_of(repo) == [] and not res.worktree.exists()
+    assert git(repo, "worktree", "prune", "--dry-run", "-v") == ""
+    assert git(repo, "status", "--porcelain") == "" and (repo / ".git").is_dir()
