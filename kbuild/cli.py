@@ -112,8 +112,8 @@ def cmd_cache_gc(args) -> int:
           f"(limit {human(res.limit)}, {len(res.removed)} "
           f"{'would go' if args.dry_run else 'removed'}) counting builds, "
           f"worktrees, build dirs{', imported trees' if args.trees else ''}")
-    if not args.trees:
-        print(_not_counted())
+    for line in _not_counted(args.trees):
+        print(line)
     return 0
 
 
@@ -124,9 +124,20 @@ def _when(e) -> str:
     return datetime.datetime.fromtimestamp(e.last_used).strftime("%Y-%m-%d %H:%M")
 
 
-def _not_counted() -> str:
+def _not_counted(trees: bool) -> list[str]:
+    """What else the cache holds: imported trees (unless --trees), and the dirs gc
+    never touches (ccache keeps to its own limit)."""
+    from common.fsutil import cache_dir
     from patches.treeimport import trees_dir
     from .cache import du, human
     root = trees_dir()
-    return (f"not counted: imported trees {human(du(root)) if root.is_dir() else '0B'} "
-            f"({root}; kept unless --trees)")
+    out = [] if trees else [f"not counted: imported trees "
+                            f"{human(du(root)) if root.is_dir() else '0B'} "
+                            f"({root}; kept unless --trees)"]
+    others = [(d.name, du(d)) for d in sorted(cache_dir().glob("*")) if d.is_dir() and
+              d.name not in ("kbuild", "worktrees", "trees")]
+    others = [f"{name} {human(n)}" + (" (its own limit)" if name == "ccache" else "")
+              for name, n in others if n >= 1 << 20]
+    if others:
+        out.append("not counted either (gc never removes them): " + ", ".join(others))
+    return out
