@@ -102,7 +102,7 @@ def locked(wt: Path, say=None):
     """One apply (or reuse check) at a time per worktree."""
     wt.parent.mkdir(parents=True, exist_ok=True)
     with open(wt.parent / f".{wt.name}.lock", "w") as f:
-        _wait(f, fcntl.LOCK_EX, wt, "is applying patches in the worktree", say)
+        _wait(f, fcntl.LOCK_EX, wt, "is applying or removing the worktree", say)
         try:
             yield
         finally:

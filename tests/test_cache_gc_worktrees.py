@@ -174,7 +174,7 @@ def test_imported_trees_stay_unless_asked_and_go_only_with_no_worktree_in_use(
 
 
 @pytest.mark.parametrize("lock,doing", [("use", "still uses the worktree"),
-                                        ("lock", "is applying patches in the worktree")])
+                                        ("lock", "is applying or removing the worktree")])
 def test_an_apply_that_waits_says_which_process_holds_the_worktree(
         demo, holder, capsys, lock, doing):  # noqa: F811
     _, d = demo
