@@ -63,7 +63,8 @@ def register(subparsers) -> None:
                         "(default $HARNESS_CACHE_MAX_SIZE, else 20G)")
     g.add_argument("--trees", action="store_true",
                    help="imported trees count and may go too (each with its worktrees, "
-                        "only when none is in use); a job imports its tree again")
+                        "only when none is in use); a job imports a defined tree "
+                        "(patches/trees/) again, any other one needs `tree import`")
     g.add_argument("--dry-run", action="store_true",
                    help="say what would be removed (and what is in use), remove nothing")
     g.set_defaults(func=cmd_cache_gc)
