@@ -28,11 +28,14 @@ def runner():
 @pytest.fixture(scope="session")
 def default_tree(runner) -> Path:
     """A worktree of Debian's linux-source-6.12 with the tree's fix-ups applied
-    (imported with apt-get download the first time; a no-op afterwards)."""
+    (imported with apt-get download the first time; a no-op afterwards). The session
+    holds it as a job would (its use lock), so no job's `cache gc` removes it."""
+    import contextlib
     from patches.apply import apply_base
     from patches.treeimport import ImportRequest, import_tree
     import_tree(ImportRequest(source=DEFAULT_TREE), runner)
-    return Path(apply_base(DEFAULT_TREE, runner).worktree)
+    with contextlib.ExitStack() as stack:
+        yield Path(apply_base(DEFAULT_TREE, runner, hold=stack).worktree)
 
 
 @pytest.fixture(scope="session")
