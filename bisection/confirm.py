@@ -81,8 +81,9 @@ def run_check(check: Check, runs: int, model: FlakeModel) -> CheckResult:
             res.detail = f"could not be judged: {why}"
             return res
         res.runs += 1
+        if not res.fails:
+            res.detail = why                    # the first failure's why, if any
         res.fails += verdict == BAD
-        res.detail = why
     res.agrees = agrees(check.expect, res.fails, res.runs, model)
     return res
 

@@ -123,6 +123,9 @@ def report(result: SearchResult, cands: list, log: BisectLog, what: str,
         step = next((s for s in result.steps if s.index == result.first_bad), None)
         if step is not None:
             lines.append(f"evidence: {step.verdict.detail} ({step.verdict.counts()})")
+        elif conf is not None and conf.checks and conf.checks[0].fails:
+            c = conf.checks[0]          # an adaptive search never runs its last candidate
+            lines.append(f"evidence: {c.detail} (confirmation fail:runs {c.fails}:{c.runs})")
     lines += (extra or []) + (conf.lines() if conf else [])
     lines.append(f"steps: {len(result.steps)}")
     for s in result.steps:

@@ -167,6 +167,8 @@ def test_an_adaptive_bisect_confirms_a_culprit_that_fails_every_other_run(tmp_pa
                                        confidence=0.95, confirm=2)
     assert cands[res.first_bad].upto == 3 and conf.verdict == CONFIRMED, summary
     assert conf.checks[0].fails == 1 and conf.checks[0].runs == 2
+    assert "evidence: kharness-fixture/kernel_facts/release_ok failed (confirmation " \
+           "fail:runs 1:2)" in summary           # the culprit's failing run, not its pass
 
 
 def test_measured_flakiness_that_never_fails_is_not_reproduced(tmp_path):
