@@ -72,7 +72,11 @@ class JobSpec:
         return "" if self.arch == DEFAULT_ARCH else f"-{self.arch}"
 
     def suite_label(self) -> str:
-        return "+".join(self.suites) if self.suites else "default"
+        """The suites as they name a job: a suite given as a file path (repro's
+        generated suites) by its file's stem, so no path reaches a results dir name."""
+        if not self.suites:
+            return "default"
+        return "+".join(Path(s).stem if "/" in s else s for s in self.suites)
 
     def job_parts(self) -> list[str]:
         head = ["base", self.tree] if self.base_only else [self._series_name(),

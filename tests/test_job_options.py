@@ -96,3 +96,15 @@ def test_base_only_round_trips():
     assert spec_to_argv(spec)[0] == "--base-only"
     assert parse_run(spec_to_argv(spec)) == spec
     assert spec_to_entry(spec) == {"base": True, "profile": "small", "make_flags": ["C=1"]}
+
+
+@pytest.mark.parametrize("suites,label", [
+    ([], "default"),
+    (["smoke"], "smoke"),
+    (["kharness-fixture", "smoke"], "kharness-fixture+smoke"),
+    (["/tmp/r/repro-suites/repro-boot-8e067a42.yaml"], "repro-boot-8e067a42"),
+])
+def test_job_name_never_carries_a_suite_path(suites, label):
+    spec = JobSpec(series="kharness-fixture", rev="v1", suites=suites)
+    assert spec.suite_label() == label
+    assert all("/" not in part for part in spec.job_parts())
