@@ -67,7 +67,7 @@ def bisect_two_levels(series: str, revs: list[str], criterion: Criterion, run_sp
                                                       base_spec, out_dir, runner, opts)
     two = TwoLevels(Level(res, summary, conf))
     two.differing, two.note = patch_level_plan(two.revisions, revs, rd_text)
-    lines = [summary, ""]
+    lines = [summary.rstrip("\n"), ""]
     if two.differing:
         new = revs[res.first_bad]
         lines.append(f"then, within {new}: its patches that differ from "
