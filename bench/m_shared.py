@@ -15,16 +15,12 @@ ratio of the build stages alone and B's ccache counters are kept in raw."""
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import InfraError, UsageError
 from common.fsutil import REPO_ROOT, read_json
+from common.localredis import redis_server
 
 from .coldcache import ColdRequest, ccache_stats, reset_private_cache
 from .context import Context
@@ -157,43 +153,3 @@ def measure_shared(ctx: Context, matrix: Path, redis=None) -> Figure:
     return shared_figure(matrix, base, shared, cold, stats_b)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@contextmanager
-def redis_server(workdir: Path):
-    """A redis-server on a free loopback port, no persistence, stopped on exit."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        raise InfraError("redis-server is missing: run `make setup`")
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not _answers(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise InfraError(f"redis-server on port {port} did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

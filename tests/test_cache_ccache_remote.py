@@ -3,15 +3,12 @@ compile's environment, is recorded, and never changes a build key. The contract 
 shown for real: a redis-server on a loopback port, two machines' own CCACHE_DIRs,
 the second compiling the same file gets a remote hit."""
 import json
-import shutil
-import socket
-import subprocess
-import time
 
 import pytest
 
 import harness
 from common.errors import UsageError
+from common.localredis import redis_server
 from common.proc import Runner
 from kbuild import build_kernel
 from kbuild.build import CCACHE_REMOTE_VAR, build_env, check_ccache_remote, redact_remote
@@ -66,42 +63,10 @@ def test_redact():
 
 # --- the real shared cache -----------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def redis_url(tmp_path):
-    exe = shutil.which("redis-server")
-    assert exe, "redis-server is missing: run `make setup` (scripts/setup.sh installs it)"
-    port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not _ping(port):
-            assert proc.poll() is None and time.monotonic() < deadline, "redis did not start"
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with redis_server(tmp_path / "redis") as url:
+        yield url
 
 
 def _stats(env) -> dict:

@@ -30,7 +30,7 @@ import pytest
 
 import harness
 from common.fsutil import REPO_ROOT, cache_dir, read_json, write_json
-from test_cache_ccache_remote import _free_port, _ping
+from common.localredis import redis_server
 
 pytestmark = pytest.mark.integration
 
@@ -42,26 +42,8 @@ RUN_TIMEOUT = 15 * 60
 
 @pytest.fixture(scope="module")
 def redis(tmp_path_factory):
-    exe = shutil.which("redis-server")
-    assert exe, "redis-server is missing: run `make setup` (scripts/setup.sh installs it)"
-    port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no",
-                             "--dir", str(tmp_path_factory.mktemp("redis"))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not _ping(port):
-            assert proc.poll() is None and time.monotonic() < deadline, "redis did not start"
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 def seed_machine(cache, ccache_from=None):
