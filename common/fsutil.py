@@ -1,10 +1,12 @@
-"""Atomic writes and the cache locations."""
+"""Atomic writes, the cache locations and the never-waiting lock check."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InfraError, InputError
@@ -76,3 +78,23 @@ def write_json(path: Path, obj) -> None:
 def read_json(path: Path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+@contextmanager
+def all_unlocked(paths):
+    """Yield True holding an exclusive lock on every file in `paths` (created if
+    missing) when no one else holds any of them; else yield False, holding nothing.
+    Never waits: cache gc uses it to remove only what no job holds."""
+    files = []
+    try:
+        for p in paths:
+            files.append(open(p, "a"))
+            try:
+                fcntl.flock(files[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+        yield True
+    finally:
+        for f in files:
+            f.close()

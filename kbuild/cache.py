@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import InfraError, InputError
-from common.fsutil import atomic_write, cache_dir, read_json
+from common.fsutil import all_unlocked, atomic_write, cache_dir, read_json
 from patches import worktree as wtmod
 from patches.treeimport import RECORD, trees_dir
 
@@ -356,23 +356,10 @@ def _tree_worktrees(tree: str) -> list[Path]:
     return [w for w in wtmod.cached() if w.parent.parent.name == tree]
 
 
-@contextmanager
 def _family_unused(d: Path):
     """True, holding the family's build lock and use lock exclusively, when no build
     runs in it and no job has it pinned; else False. Never waits."""
-    files = []
-    try:
-        for name in ("lock", ".use"):
-            files.append(open(d / name, "a"))
-            try:
-                fcntl.flock(files[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-        yield True
-    finally:
-        for f in files:
-            f.close()
+    return all_unlocked([d / "lock", d / ".use"])
 
 
 def _evict(e: Entry, runner, dry: bool = False) -> list[Path] | None:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import ApplyError
-from common.fsutil import cache_dir, inside, read_json, write_json
+from common.fsutil import all_unlocked, cache_dir, inside, read_json, write_json
 
 from .gitutil import git, head, is_clean
 
@@ -236,23 +236,10 @@ def size(wt: Path, measure) -> int:
     return n
 
 
-@contextmanager
 def unused(wt: Path):
     """Yield True holding both of the worktree's locks exclusively when no job
     applies or uses it; else yield False, holding nothing. Never waits."""
-    files = []
-    try:
-        for suffix in ("lock", "use"):
-            files.append(open(wt.parent / f".{wt.name}.{suffix}", "a"))
-            try:
-                fcntl.flock(files[-1], fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-        yield True
-    finally:
-        for f in files:
-            f.close()
+    return all_unlocked([wt.parent / f".{wt.name}.{s}" for s in ("lock", "use")])
 
 
 def remove(runner, wt: Path) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 
 import harness
-from common.fsutil import REPO_ROOT
 from kbuild import cache as kcache
 from pipeline.context import StageReport
+from lock_holders import end, holder  # noqa: F401 - fixture
 
 MB = 1 << 20
 
@@ -48,30 +46,10 @@ def stored(tmp_path: Path, i: int, mb: int, age_h: float) -> Path:
 
 
 @pytest.fixture
-def in_use(tmp_path):
+def in_use(holder):  # noqa: F811
     """Another process (a running job) that uses build `i` until the test ends."""
-    procs = []
-
-    def hold(i: int):
-        p = subprocess.Popen([sys.executable, "-c",
-                              "import sys; from kbuild import cache; "
-                              f"assert cache.lookup({key(i)!r}); print('held', flush=True); "
-                              "sys.stdin.read()"],
-                             cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
-        assert p.stdout.readline().strip() == "held"
-        procs.append(p)
-        return p
-    yield hold
-    for p in procs:
-        end(p)
-
-
-def end(p) -> None:
-    """The job using the build ends."""
-    if not p.stdin.closed:
-        p.stdin.close()
-    p.wait(30)
+    return lambda i: holder("from kbuild import cache\n"
+                            f"assert cache.lookup({key(i)!r})")
 
 
 def test_cache_gc_evicts_least_recently_used_but_never_one_in_use(tmp_path, in_use, capsys):

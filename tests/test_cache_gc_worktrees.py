@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +14,6 @@ from types import SimpleNamespace
 import pytest
 
 import harness
-from common.fsutil import REPO_ROOT
 from kbuild import cache as kcache
 from patches import worktree as wtmod
 from patches.apply import ApplyRequest, apply_series
@@ -24,6 +21,7 @@ from patches.treeimport import tree_info, tree_repo
 from pipeline.context import StageReport
 from test_patches_apply import demo  # noqa: F401
 from test_patches_common import cache, git, runner  # noqa: F401
+from lock_holders import end, holder  # noqa: F401 - fixture
 
 MB = 1 << 20
 
@@ -31,31 +29,6 @@ MB = 1 << 20
 @pytest.fixture(autouse=True)
 def no_env_limit(monkeypatch):
     monkeypatch.delenv(kcache.MAX_SIZE_VAR, raising=False)
-
-
-@pytest.fixture
-def holder():
-    """Another process (a running job) that runs `code`, prints 'held' and keeps
-    what it took until the test ends (or until `end(p)`)."""
-    procs = []
-
-    def hold(code: str):
-        p = subprocess.Popen([sys.executable, "-c", code + "\nprint('held', flush=True)\n"
-                              "import sys; sys.stdin.read()"],
-                             cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
-        assert p.stdout.readline().strip() == "held"
-        procs.append(p)
-        return p
-    yield hold
-    for p in procs:
-        end(p)
-
-
-def end(p) -> None:
-    if not p.stdin.closed:
-        p.stdin.close()
-    p.wait(30)
 
 
 def use_code(wt: Path) -> str:
