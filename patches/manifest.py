@@ -24,7 +24,7 @@ CMDLINE_RE = re.compile(r"^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:/=+-]+)?$")
 KCONFIG_RE = re.compile(r"^CONFIG_[A-Z0-9_]+$")
 
 TOP_KEYS = {"name", "title", "authors", "list", "defaults", "revisions", "notes"}
-SHARED_KEYS = {"base", "tests", "fragments", "cmdline", "kconfig", "author"}
+SHARED_KEYS = {"base", "tests", "suites", "fragments", "cmdline", "kconfig", "author"}
 REV_KEYS = SHARED_KEYS | {"version", "date", "message_id", "patches", "source", "notes",
                           "upstream", "upstream_message_id", "follows"}
 SOURCE_KINDS = ("dir", "mbox", "quilt")
@@ -122,7 +122,8 @@ def _revision(c: Schema, raw, defaults: Located, series: Series) -> Revision:
     rev = Revision(label=label, line=raw.line, base=_base(c, r),
                    date=_date(c, r), message_id=_msgid(c, r, "message_id"),
                    patches=_count(c, r), source=_source(c, r, series.dir),
-                   tests=_tests(c, r), fragments=c.strings(r, "fragments", FRAGMENT_RE, scalar_ok=True),
+                   tests=_tests(c, r), suites=c.strings(r, "suites", NAME_RE, scalar_ok=True),
+                   fragments=c.strings(r, "fragments", FRAGMENT_RE, scalar_ok=True),
                    cmdline=c.strings(r, "cmdline", CMDLINE_RE, scalar_ok=True),
                    kconfig=c.strings(r, "kconfig", KCONFIG_RE, scalar_ok=True),
                    notes=(c.string(r, "notes") or "").strip(),

@@ -40,6 +40,7 @@ class Revision:
     patches: int | None = None              # how many patches the posting has
     source: Source | None = None            # declared in the manifest
     tests: Tests = field(default_factory=Tests)
+    suites: list[str] = field(default_factory=list)      # default suites, else the series'
     fragments: list[str] = field(default_factory=list)   # names under configs/fragments/
     cmdline: list[str] = field(default_factory=list)
     kconfig: list[str] = field(default_factory=list)     # CONFIG_ symbols that must be y

@@ -305,8 +305,7 @@ def _suites(spec: JobSpec, series, revision) -> list:
     from selftests.suite import SUITES_DIR, load_suite
     names = list(spec.suites)
     if not names:
-        own = series is not None and (SUITES_DIR / f"{series.name}.yaml").is_file()
-        names = ([series.name] if own else []) + [DEFAULT_SUITE]
+        names = _default_suites(series, revision, SUITES_DIR)
     errors, suites = [], []
     for n in names:
         try:
@@ -318,6 +317,19 @@ def _suites(spec: JobSpec, series, revision) -> list:
     if errors:
         raise UsageError("\n  ".join(errors))
     return suites
+
+
+def _default_suites(series, revision, suites_dir) -> list[str]:
+    """A job that names no suite runs its revision's `suites:` from the manifest
+    (a revision whose tests moved to another suite, as fanotify-bpf's v3 filter did),
+    else the series' own suite when there is one, and the default suite."""
+    if revision is not None and revision.suites:
+        own = list(revision.suites)
+    elif series is not None and (suites_dir / f"{series.name}.yaml").is_file():
+        own = [series.name]
+    else:
+        own = []
+    return own + ([DEFAULT_SUITE] if DEFAULT_SUITE not in own else [])
 
 
 def uncovered_tests(series, revision, suites) -> list[str]:

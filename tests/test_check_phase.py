@@ -165,3 +165,34 @@ def test_a_robot_report_job_says_its_series_config_is_left_out():
                 ["fs/namei.o"], "gcc")
     argv = harness_argv(job_spec(plan))
     assert "--no-series-config" in argv and "--fragment" in argv
+
+
+@pytest.mark.parametrize("spec,suites", [
+    ("fanotify-bpf@v1-6.12", "suites [fanotify-bpf, smoke]"),     # the series' own suite
+    ("fanotify-bpf@v2-6.12", "suites [fanotify-bpf, smoke]"),
+    ("fanotify-bpf@v3-6.12", "suites [fanotify-filter, smoke]"),  # the revision's suites:
+    ("fanotify-bpf@v3.1-6.12", "suites [fanotify-filter, smoke]"),
+    ("fanotify-bpf", "suites [fanotify-filter, smoke]"),          # latest: v3.1-6.12
+])
+def test_default_suites_come_from_the_revision_then_the_series(spec, suites, tmp_path):
+    res = harness("run", spec, "--check", "--results", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert suites in res.stdout
+
+
+def test_a_revision_suite_that_does_not_exist_is_named(tmp_path):
+    d = tmp_path / "series" / "demo"
+    d.mkdir(parents=True)
+    (d / "series.yaml").write_text(
+        "name: demo\ntitle: demo\nauthors: [A <a@b.c>]\nlist: l@b.c\n"
+        "revisions:\n  - version: v1\n    source: {dir: p}\n    base: {tree: debian-6.12}\n"
+        "    suites: [nosuch]\n")
+    (d / "p").mkdir()
+    (d / "p" / "0001-x.patch").write_text(
+        "From: A <a@b.c>\nSubject: [PATCH] x\n\n---\n a | 1 +\n\n"
+        "diff --git a/a b/a\nnew file mode 100644\n--- /dev/null\n+++ b/a\n@@ -0,0 +1 @@\n+x\n")
+    import os
+    env = {**os.environ, "HARNESS_CACHE": str(tmp_path)}
+    res = harness("run", "demo@v1", "--check", "--results", str(tmp_path / "r"), env=env)
+    assert res.returncode == 2
+    assert "selftests/suites/nosuch.yaml: no such suite" in res.stderr
