@@ -239,12 +239,26 @@ def _find_diag_start(lines: list[str]) -> int | None:
 
 
 def _diag_block(lines: list[str]) -> list[str]:
+    """The diagnostics, up to the source listing or the signature. The robot puts a
+    `--` line between the objects' diagnostics; one followed by another diagnostic
+    stays in the block (as a blank line, so line numbers hold)."""
     out = []
-    for line in lines:
+    for i, line in enumerate(lines):
+        if line.rstrip() == "--" and _diagnostic_at(lines, i + 1):
+            out.append("")
+            continue
         if line.startswith("vim +") or line.startswith("--") or line.startswith("0-DAY"):
             break
         out.append(line)
     return out
+
+
+def _diagnostic_at(lines: list[str], i: int) -> bool:
+    if i >= len(lines):
+        return False
+    text, _ = strip_marker(lines[i])
+    return bool(text) and (bool(parse_diagnostics([lines[i]]))
+                           or any(re.match(p, text) for p in DIAG_CONTEXT))
 
 
 def _check_block(rep: RobotReport, block: list[str], start: int) -> None:

@@ -103,8 +103,6 @@ def test_manifest_ties_the_ports_to_v3():
 REAL_FORM_SEPARATOR = "--\n"
 
 
-@pytest.mark.xfail(strict=True, reason="repro/report.py ends the diagnostics block at the "
-                   "first '--' line; the robot separates the objects' warnings with one")
 def test_the_real_two_object_form_with_its_separator_is_read_whole(tmp_path):
     text = FIXTURE.read_text()
     second = ">> fs/notify/fanotify/fanotify.c:1003:63"
@@ -113,4 +111,7 @@ def test_the_real_two_object_form_with_its_separator_is_read_whole(tmp_path):
     report.write_text(real)
     res = harness("repro", "--parse-only", "--json", str(report))
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["unparsed"] == []
+    doc = json.loads(res.stdout)
+    assert doc["unparsed"] == []
+    assert [(d["file"], d["line"]) for d in doc["diagnostics"]] == [
+        ("fs/notify/fanotify/fanotify_filter.c", 269), ("fs/notify/fanotify/fanotify.c", 1003)]
