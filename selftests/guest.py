@@ -65,8 +65,10 @@ def parse_prepare(output: str) -> GuestInfo:
 def prepare_guest(vm, keep: list[Path], timeout: float = 120.0) -> GuestInfo:
     """Run prepare.sh in the guest (from its read-only host path). `keep`: host
     paths the tests need (selftests dir, results dir); those under /tmp are
-    bound back after the guest's /tmp becomes a private tmpfs."""
-    argv = ["sh", str(PREPARE), *[str(Path(p)) for p in keep]]
+    bound back after the guest's /tmp becomes a private tmpfs. prepare.sh's own
+    dir is kept too: the next suite of the same boot runs it again, and a
+    harness checkout under /tmp would be gone from the private /tmp."""
+    argv = ["sh", str(PREPARE), str(PREPARE.parent), *[str(Path(p)) for p in keep]]
     res = vm.exec(argv, timeout)
     info = parse_prepare(res.stdout)
     if res.timed_out or res.rc != 0 or info.tmp != "mounted":

@@ -496,3 +496,22 @@ def test_vm_budget_is_boot_plus_each_suites_timeout_and_slack(tmp_path):
     slack = run_mod.SUITE_SLACK
     assert run_mod.vm_budget([a, b]) == 180 + run_mod.LOGIN_SETUP + 900 + 14400 + 2 * slack
     assert run_mod.vm_budget([a], boot_timeout=60) == 60 + run_mod.LOGIN_SETUP + 900 + slack
+
+
+def test_prepare_keeps_its_own_dir_for_the_next_suite_of_the_boot():
+    """The first prepare.sh makes the guest's /tmp private; a harness checkout under
+    /tmp (a CI clone) must still have prepare.sh there for the next suite."""
+    from selftests.guest import PREPARE, prepare_guest
+
+    class VM:
+        def __init__(self):
+            self.argv = None
+
+        def exec(self, cmd, timeout):
+            self.argv = cmd
+            return ExecResult(0, PREPARE_OK, "", False, 0.1)
+    vm = VM()
+    prepare_guest(vm, [Path("/tmp/results")])
+    assert vm.argv[:3] == ["sh", str(PREPARE), str(PREPARE.parent)]
+    assert "/tmp/results" in vm.argv
+

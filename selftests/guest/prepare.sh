@@ -34,8 +34,12 @@ mount_fs cgroup2 cgroup2 /sys/fs/cgroup
 
 # A private, writable /tmp (tmpfs) instead of the overlay over the host's /tmp;
 # host paths below /tmp that the run needs are bound back at the same place.
+# A later suite in the same boot runs this again: /tmp is then private already and
+# the host's /tmp stays where the first run put it (paths are bound back from there).
 mkdir -p /run/kharness/hosttmp
-if mount --rbind /tmp /run/kharness/hosttmp && mount -t tmpfs -o mode=1777 kh-tmp /tmp; then
+if grep -qF " /run/kharness/hosttmp " /proc/self/mounts; then
+    say "kh-tmp tmpfs mounted /tmp"
+elif mount --rbind /tmp /run/kharness/hosttmp && mount -t tmpfs -o mode=1777 kh-tmp /tmp; then
     say "kh-tmp tmpfs mounted /tmp"
 else
     say "kh-tmp tmpfs failed /tmp"
@@ -45,7 +49,9 @@ for p in "$@"; do
     case "$p" in
     /tmp/*)
         rel=${p#/tmp/}
-        if [ -e "/run/kharness/hosttmp/$rel" ] && mkdir -p "$p" &&
+        if grep -qF " $p " /proc/self/mounts; then
+            say "kh-bind $p mounted $p"
+        elif [ -e "/run/kharness/hosttmp/$rel" ] && mkdir -p "$p" &&
             mount --rbind "/run/kharness/hosttmp/$rel" "$p"; then
             say "kh-bind $p mounted $p"
         else
