@@ -20,6 +20,21 @@ def _durations_apart(tmp_path_factory):
                                            "durations.json")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_left_alone():
+    """`make check` never evicts what the user's cache holds: the jobs the tests run
+    keep the cache within a size no machine reaches (the cache gc tests set their
+    own limits, on caches of their own)."""
+    from kbuild.cache import MAX_SIZE_VAR
+    old = os.environ.get(MAX_SIZE_VAR)
+    os.environ[MAX_SIZE_VAR] = "1000T"
+    yield
+    if old is None:
+        os.environ.pop(MAX_SIZE_VAR, None)
+    else:
+        os.environ[MAX_SIZE_VAR] = old
+
+
 @pytest.fixture(scope="session")
 def runner():
     return Runner(verbose=bool(os.environ.get("KHARNESS_TEST_VERBOSE")))
