@@ -24,6 +24,7 @@ from common.errors import InfraError
 from common.fsutil import cache_dir, read_json, write_json
 
 from .cache import pin_family
+from .srcsync import record_tree
 
 IN_TREE = ".kharness-build"
 MARK = ".kharness-family"
@@ -141,8 +142,10 @@ def checkout(tree: Path, fam: Family):
             slot = Path(tree) / IN_TREE
             _clear_slot(slot, fam)
             _set_where(fam, slot)
+            built_in = record_tree(fam.sources)
             try:
                 os.rename(fam.obj, slot)
+                repath_tools(slot, built_in, Path(tree))
             except OSError as e:
                 _set_where(fam, None)
                 if e.errno != errno.EXDEV:
@@ -158,3 +161,26 @@ def checkout(tree: Path, fam: Family):
         finally:
             os.rename(slot, fam.obj)
             _set_where(fam, None)
+
+
+def repath_tools(obj: Path, old: str | None, new: Path) -> int:
+    """The host tools kbuild builds in the build dir (objtool, its libsubcmd)
+    record their commands with absolute paths, unlike the kernel's objects. In
+    another worktree every such command differs, objtool is rebuilt, and every
+    object that objtool checks is rebuilt after it: a full build where the
+    sources record allows an incremental one. So the worktree path the objects
+    were built in is rewritten to the new one in those records (.cmd and .d
+    files under tools/). Returns the files rewritten."""
+    new_s = str(Path(new).resolve())
+    if not old or old == new_s or not (obj / "tools").is_dir():
+        return 0
+    was, now = (old.rstrip("/") + "/").encode(), (new_s + "/").encode()
+    n = 0
+    for p in (obj / "tools").rglob("*"):
+        if not (p.name.endswith(".cmd") or p.name.endswith(".d")) or not p.is_file():
+            continue
+        data = p.read_bytes()
+        if was in data:
+            p.write_bytes(data.replace(was, now))
+            n += 1
+    return n

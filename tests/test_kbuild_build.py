@@ -322,3 +322,19 @@ def test_a_whole_build_remakes_the_objects_the_record_does_not_know(tree, config
     assert (fam.obj / "fs/inode.o").is_file()
     build_kernel(req(tree, config), runner())
     assert not (fam.obj / "fs/inode.o").exists() and (fam.obj / "tools/objtool/check.o").is_file()
+
+
+def test_tools_commands_follow_the_build_dir_to_another_worktree(tree, config, tmp_path):
+    """objtool's commands name the worktree by absolute path: moved to another
+    worktree unchanged, they would make objtool and then every object rebuild."""
+    first = build_kernel(req(tree, config), runner())
+    cmd = first.build_dir / "tools/objtool/.check.o.cmd"
+    cmd.parent.mkdir(parents=True)
+    cmd.write_text(f"cmd_{tree}/{IN_TREE}/tools/objtool/check.o := gcc -MD {tree}/tools/x.c\n")
+    keep = first.build_dir / "tools/objtool/check.o"
+    keep.write_text("an object, not a record\n")
+    other = make_tree(tmp_path, "linux-2")
+    build_kernel(req(other, config, tree_name="linux"), runner(head="c" * 40))
+    text = cmd.read_text()
+    assert str(other.resolve()) in text and f"{tree}/" not in text
+    assert keep.read_text() == "an object, not a record\n"
