@@ -3,6 +3,7 @@ prints one line every 30 s of a long stage)."""
 from __future__ import annotations
 
 import fcntl
+from abc import ABC, abstractmethod
 import os
 import re
 import sys
@@ -118,16 +119,18 @@ class Meter:
         return line
 
 
-class Periodic:
-    """A thread that calls tick() every `period` seconds while the `with` block runs."""
+class Periodic(ABC):
+    """A thread that calls tick() every `period` seconds while the `with` block runs;
+    subclasses (Ticker, kbuild's LogWatcher) say what a tick does."""
 
     def __init__(self, period: float):
         self.period = period
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def tick(self):
-        raise NotImplementedError
+    @abstractmethod
+    def tick(self) -> None:
+        """One period's work."""
 
     def _loop(self) -> None:
         while not self._stop.wait(self.period):
