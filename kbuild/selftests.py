@@ -11,6 +11,7 @@ from pathlib import Path
 
 from common.errors import ApplyError, BuildError, InputError
 from common.fsutil import read_json, write_json
+from patches.worktree import repository
 
 from . import cache, srcsync
 from .build import NICE, build_env
@@ -114,7 +115,7 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
         if not (obj / "vmlinux").is_file():
             raise BuildError(f"no vmlinux in the kernel build dir of {fam.name}",
                              hint="build the kernel (with DEBUG_INFO_BTF) first")
-        incremental = _sync_output(runner, req.tree, fam, out)
+        incremental = _sync_output(runner, req.tree, fam, out, progress)
         out.mkdir(parents=True, exist_ok=True)      # the tools' Makefile.include wants it
         argv = (NICE if req.nice else []) + [
             "make", "-C", str(req.tree / BPF_DIR), f"-j{req.jobs}",
@@ -169,17 +170,76 @@ def _bpf_stats(fam: Family) -> dict:
         return {}
 
 
-def _sync_output(runner, tree: Path, fam: Family, out: Path) -> bool:
-    """The selftests' dependency files name headers by absolute path, so objects
-    built in another worktree cannot be trusted: start that output afresh. In the
-    same worktree, srcsync marks what changed since it was built. True when the
-    build goes on from an earlier output."""
-    if srcsync.record_tree(fam.selftests_sources) not in (None, str(tree)):
-        shutil.rmtree(out, ignore_errors=True)
-        srcsync.forget(fam.selftests_sources)
+def _sync_output(runner, tree: Path, fam: Family, out: Path, progress=None) -> bool:
+    """Make the earlier output fit `tree`, then let srcsync give the files that
+    differ from what it was built from a new mtime, so make rebuilds only what
+    changed. True when the build goes on from an earlier output.
+
+    An output built in another worktree names that worktree by absolute path in
+    make's records (repath_output). When both worktrees belong to one repository,
+    srcsync's record names commits this one knows, and the records are rewritten
+    to this worktree. Otherwise (another repository, or the old worktree is gone
+    and cannot say) the output starts afresh.
+
+    A new kernel needs nothing more: vmlinux.h's rule depends on $(VMLINUX_BTF),
+    the family's vmlinux, by mtime only (its path moves with the worktree, which
+    make does not see). A kernel build that relinks vmlinux makes it newer than
+    vmlinux.h, so the BTF is dumped again; the Makefile replaces vmlinux.h only
+    when the dump differs (cmp), and then the BPF objects, skeletons and test
+    objects after it are rebuilt. bpf_testmod.ko and the other test modules
+    depend on $(VMLINUX_BTF) the same way. The rewrite keeps every record's
+    mtime so that this order holds."""
+    old = srcsync.record_tree(fam.selftests_sources)
+    if old not in (None, str(tree)):
+        if _same_repository(Path(old), tree):
+            n = repath_output(out, old, tree)
+            if progress is not None and n:
+                progress.info(f"[selftests-build] output built in {old}: "
+                              f"{n} make records rewritten to this worktree")
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+            srcsync.forget(fam.selftests_sources)
     incremental = out.is_dir() and any(out.iterdir())
     srcsync.sync(runner, tree, fam.selftests_sources, (fam.sources,))
     return incremental
+
+
+def _repository(tree: Path) -> Path | None:
+    """The git dir shared by `tree` and its sibling worktrees; None if not a checkout."""
+    dot = tree / ".git"
+    return dot.resolve() if dot.is_dir() else repository(tree)
+
+
+def _same_repository(old: Path, new: Path) -> bool:
+    mine = _repository(new)
+    return mine is not None and _repository(old) == mine
+
+
+RECORDS = (".d", ".cmd")
+
+
+def repath_output(out: Path, old: str, new: Path) -> int:
+    """Rewrite the worktree path `old` to `new` in the output's make records: gcc's
+    .d files of the test objects (read by the Makefile's include), and the .cmd
+    and .d files of the libbpf, bpftool and resolve_btfids builds under tools/
+    (their commands name the tree by absolute path: a changed command rebuilds
+    every libbpf object, and libbpf.a after it relinks everything). Left alone,
+    the .d files would follow the old worktree's headers, missing this one's
+    changes, or fail where it is gone. Other files naming the old path are
+    binaries (debug info), which make does not read. mtimes are kept: a record
+    rewritten is not a source changed. Returns the files rewritten."""
+    was, now = (old.rstrip("/") + "/").encode(), (str(new).rstrip("/") + "/").encode()
+    n = 0
+    for p in out.rglob("*") if out.is_dir() else []:
+        if not p.name.endswith(RECORDS) or p.is_symlink() or not p.is_file():
+            continue
+        data = p.read_bytes()
+        if was in data:
+            st = p.stat()
+            p.write_bytes(data.replace(was, now))
+            os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+            n += 1
+    return n
 
 
 # make's own complaint when an earlier output's .d files name generated headers

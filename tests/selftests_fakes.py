@@ -16,13 +16,30 @@ FAMILY = "linux-bpf-gcc"
 def bpf_tree(tmp_path: Path) -> Path:
     """A fake kernel tree with tools/testing/selftests/bpf, and the family's build
     dir holding a vmlinux (HARNESS_CACHE must point into tmp_path first)."""
-    t = make_tree(tmp_path)
-    (t / "tools/testing/selftests/bpf").mkdir(parents=True)
-    (t / "tools/testing/selftests/bpf/Makefile").write_text("# fake\n")
+    t = bpf_sources(tmp_path)
     fam = Family(FAMILY)
     fam.obj.mkdir(parents=True)
     (fam.obj / "vmlinux").write_bytes(b"ELF")
     return t
+
+
+def bpf_sources(tmp_path: Path, name: str = "linux") -> Path:
+    """A fake kernel tree with tools/testing/selftests/bpf (no build dir)."""
+    t = make_tree(tmp_path, name)
+    (t / "tools/testing/selftests/bpf").mkdir(parents=True)
+    (t / "tools/testing/selftests/bpf/Makefile").write_text("# fake\n")
+    return t
+
+
+def as_worktree(tree: Path, repo: Path) -> Path:
+    """Make `tree` a linked worktree of the repository `repo` (a git dir), as
+    `git worktree add` leaves it: a .git file, and a commondir back to `repo`."""
+    admin = repo / "worktrees" / tree.name
+    admin.mkdir(parents=True, exist_ok=True)
+    (repo / "HEAD").write_text("ref: refs/heads/master\n")
+    (admin / "commondir").write_text("../..\n")
+    (tree / ".git").write_text(f"gitdir: {admin}\n")
+    return tree
 
 
 def git_runner(head: str = "a" * 40) -> FakeRunner:

@@ -1,4 +1,6 @@
 """Selftests builds with a FakeRunner: fix-ups, tool variables, per-file errors."""
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from kbuild import (KselftestRequest, SelftestsBuildError, SelftestsRequest, bui
 from kbuild.objdir import Family
 from kbuild.selftests import apply_fixups, llvm_vars
 
-from selftests_fakes import base_runner, bpf_tree, git_runner
+from selftests_fakes import as_worktree, base_runner, bpf_sources, bpf_tree, git_runner
 from test_kbuild_fakes import make_tree
 
 LOG = Path(__file__).parent / "data" / "buildlogs" / "selftests-fail.log"
@@ -161,3 +163,76 @@ def test_code_errors_in_an_incremental_build_are_not_retried(tree):
     with pytest.raises(SelftestsBuildError):
         build_selftests(sreq(tree), fr)
     assert sum("make" in c["argv"] and "-C" in c["argv"] for c in fr.calls) == 1
+
+
+def records_made_in(tree):
+    """A fake make that leaves what the real one does in the output: gcc's .d file
+    of a test object and libbpf's .cmd record, both naming `tree` by absolute path,
+    and a binary (debug info) that names it too."""
+    def make(argv):
+        fake_selftests_make(argv)
+        out = out_dir(argv)
+        (out / "fexit.test.d").write_text(
+            f"{out}/fexit.test.o: {tree}/tools/testing/selftests/bpf/prog_tests/fexit.c \\\n"
+            f" {tree}/tools/testing/selftests/bpf/test_progs.h\n")
+        cmd = out / "tools/build/libbpf/staticobjs/.btf.o.cmd"
+        cmd.parent.mkdir(parents=True, exist_ok=True)
+        cmd.write_text(f"cmd_{out}/btf.o := gcc -I{tree}/tools/include -c btf.c\n")
+        (out / "test_progs").write_bytes(f"ELF {tree}/tools/lib/bpf/btf.c".encode())
+        for rec in (out / "fexit.test.d", cmd):
+            os.utime(rec, (1_700_000_000, 1_700_000_000))
+    return make
+
+
+def test_an_output_from_another_worktree_of_the_repository_goes_on_incrementally(tmp_path):
+    """The .d and .cmd records follow the output to the new worktree (mtimes kept),
+    so make rebuilds what differs instead of everything."""
+    repo = tmp_path / "repo.git"
+    a = as_worktree(bpf_tree(tmp_path), repo)
+    b = as_worktree(bpf_sources(tmp_path, "linux-2"), repo)
+    build_selftests(sreq(a), base_runner(effect=records_made_in(a)))
+    seen = {}
+
+    def make(argv):
+        out = out_dir(argv)
+        seen["names"] = sorted(p.name for p in out.iterdir())
+        seen["d"] = (out / "fexit.test.d").read_text()
+        seen["cmd"] = (out / "tools/build/libbpf/staticobjs/.btf.o.cmd").read_text()
+        seen["mtime"] = (out / "fexit.test.d").stat().st_mtime
+        seen["bin"] = (out / "test_progs").read_bytes()
+    res = build_selftests(sreq(b), base_runner(effect=make, head="b" * 40))
+    assert not res.cached and "test_progs" in seen["names"]
+    assert f"{b}/tools/testing/selftests/bpf/test_progs.h" in seen["d"]
+    assert f"{a}/" not in seen["d"] and f"-I{b}/tools/include" in seen["cmd"]
+    assert seen["mtime"] == 1_700_000_000
+    assert seen["bin"] == f"ELF {a}/tools/lib/bpf/btf.c".encode()   # not a make record
+    from kbuild.srcsync import record_tree
+    assert record_tree(Family("linux-bpf-gcc").selftests_sources) == str(b)
+
+
+@pytest.mark.parametrize("other", ["another repository", "not a checkout", "gone"])
+def test_an_output_from_elsewhere_starts_afresh(tmp_path, other):
+    """Only a worktree of the same repository is rewritten; otherwise (or when the
+    old worktree is gone and cannot say) the output is emptied as before."""
+    repo = tmp_path / "repo.git"
+    a = as_worktree(bpf_tree(tmp_path), repo)
+    b = bpf_sources(tmp_path, "linux-2")
+    if other == "another repository":
+        as_worktree(b, tmp_path / "other.git")
+    elif other == "gone":
+        as_worktree(b, repo)
+    build_selftests(sreq(a), base_runner(effect=records_made_in(a)))
+    if other == "gone":
+        shutil.rmtree(a)
+    seen = []
+    build_selftests(sreq(b), base_runner(head="b" * 40, effect=lambda argv: seen.append(
+        sorted(p.name for p in out_dir(argv).iterdir()))))
+    assert seen == [[]]
+
+
+def test_the_same_worktree_keeps_its_output_without_rewriting(tree):
+    build_selftests(sreq(tree), base_runner(effect=records_made_in(tree)))
+    seen = []
+    build_selftests(sreq(tree), base_runner(head="b" * 40, effect=lambda argv: seen.append(
+        (out_dir(argv) / "fexit.test.d").stat().st_mtime)))
+    assert seen == [1_700_000_000]
