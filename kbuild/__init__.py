@@ -37,7 +37,8 @@ Public API:
 
     build_kselftest(req: KselftestRequest, runner) -> KselftestResult
         make -C tools/testing/selftests TARGETS=... O=<out>/build install
-        INSTALL_PATH=<out>/install (quick TAP-producing tests).
+        INSTALL_PATH=<out>/kselftest_install (quick TAP-producing tests). Same keyed
+        cache (tree state, targets, make and gcc): .cached, .install_dir in the cache.
 
 Diagnostics (kbuild.logparse, the one parser; repro reads robot reports with it):
 parse_diagnostics(lines) -> [Diagnostic(kind, file, line, col, message, flag, function,

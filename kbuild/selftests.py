@@ -292,26 +292,61 @@ class KselftestRequest:
     jobs: int = 2
     nice: bool = True
     timeout: float = 1800
+    use_cache: bool = True
 
 
 @dataclass
 class KselftestResult:
     install_dir: Path                   # has run_kselftest.sh and kselftest-list.txt
+    key: str
+    cached: bool
     duration: float
     log: Path
 
 
+KSELFTEST_INSTALL = "kselftest_install"
+KSELFTEST_FLAGS = ["ARCH=x86_64"]
+
+
+def kselftest_key(req: KselftestRequest, runner) -> str:
+    """The tree's state (its UAPI headers, which the tests compile against, and the
+    tests' sources), the targets in their order (the install's run order), the
+    compiler and make. Not the kernel: the build uses no kernel build dir."""
+    head, dirty = tree_state(runner, req.tree)
+    return KeyParts("kselftest", head, dirty, "", versions(runner, ["make", "gcc"]),
+                    "x86_64", KSELFTEST_FLAGS, list(req.targets)).digest()
+
+
 def build_kselftest(req: KselftestRequest, runner) -> KselftestResult:
+    """The installed kselftest targets of this tree, from the build cache by key
+    (kselftest_key) unless req.use_cache is off, else built (_make_kselftest) and
+    stored, so a run builds them once for every job of the same tree state."""
+    t0 = time.monotonic()
+    req.tree = Path(req.tree).resolve()
+    key = kselftest_key(req, runner)
+    hit = cache.lookup(key) if req.use_cache else None
+    if hit is not None:
+        return KselftestResult(hit / KSELFTEST_INSTALL, key, True, time.monotonic() - t0,
+                               hit / "build.log")
+    inst, log = _make_kselftest(req, runner)
+    art = cache.store(key, {"build.log": log}, {KSELFTEST_INSTALL: inst},
+                      {"targets": list(req.targets)})
+    return KselftestResult(art / KSELFTEST_INSTALL, key, False, time.monotonic() - t0,
+                           art / "build.log")
+
+
+def _make_kselftest(req: KselftestRequest, runner) -> tuple[Path, Path]:
     """`make headers` into a private O= dir (the tests compile against this
     tree's UAPI, not the host's), then `make -C tools/testing/selftests
-    TARGETS=... O=... install`; the install dir runs them with run_kselftest.sh."""
-    t0 = time.monotonic()
-    tree = Path(req.tree).resolve()
+    TARGETS=... O=... install`; the install dir runs them with run_kselftest.sh.
+    Returns the install dir and the build log."""
+    tree = req.tree
     out = Path(req.out_dir).resolve()
-    inst, log = out / "kselftest_install", out / "kselftest-build.log"
+    inst, log = out / KSELFTEST_INSTALL, out / "kselftest-build.log"
     shutil.rmtree(inst, ignore_errors=True)
     nice = NICE if req.nice else []
-    headers = nice + ["make", "-C", str(tree), f"O={out / 'build'}", "ARCH=x86_64", "headers"]
+    headers = nice + ["make", "-C", str(tree), f"O={out / 'build'}"] + KSELFTEST_FLAGS + \
+        ["headers"]
     res = runner.run(headers, log=out / "headers.log", timeout=req.timeout)
     if res.returncode == 0:
         argv = nice + [
@@ -327,4 +362,4 @@ def build_kselftest(req: KselftestRequest, runner) -> KselftestResult:
         lines = "\n".join("  " + e.text() for e in errs[:10]) or "  (no error line found)"
         raise SelftestsBuildError(f"kselftest build of {' '.join(req.targets)} failed:\n{lines}",
                                   errs, log)
-    return KselftestResult(inst, time.monotonic() - t0, log)
+    return inst, log

@@ -136,7 +136,8 @@ def keep_cache_size(ctx: JobContext) -> None:
     """After a job that stored a build: evict least recently used finished builds,
     worktrees and family build dirs (never one in use) until the cache is within its
     size; say what went."""
-    fresh = [b for b in (ctx.build, ctx.selftests) if getattr(b, "cached", True) is False]
+    fresh = [b for b in (ctx.build, ctx.selftests, ctx.kselftest)
+             if getattr(b, "cached", True) is False]
     if not fresh:
         return
     from kbuild.cache import gc, human, max_size, removed_text

@@ -203,8 +203,10 @@ def stage_selftests_build(ctx: JobContext) -> StageReport:
     _need_kernel_image(ctx)
     details = _build_kselftests(ctx)
     targets = sorted({s.runner for s in ctx.suites if s.runner.startswith("test_progs")})
+    ks_cached = ctx.kselftest is None or ctx.kselftest.cached
     if not targets:
-        return StageReport("; ".join(details) or "no suite needs selftests built")
+        return StageReport("; ".join(details) or "no suite needs selftests built",
+                           bool(details) and ks_cached)
     req = SelftestsRequest(tree=ctx.worktree, kernel_key=ctx.build.key,
                            family=ctx.build.family, targets=targets,
                            results_dir=ctx.store.path / "selftests",
@@ -214,23 +216,26 @@ def stage_selftests_build(ctx: JobContext) -> StageReport:
     ctx.selftests = res
     ctx.facts["selftests"] = {"key": res.key, "cached": res.cached,
                               "artifacts": str(res.artifacts_dir)}
-    return StageReport("; ".join([", ".join(targets)] + details), res.cached)
+    return StageReport("; ".join([", ".join(targets)] + details), res.cached and ks_cached)
 
 
 def _build_kselftests(ctx: JobContext) -> list[str]:
-    """Build and install the kselftest targets the kselftest suites name, into the
-    results dir (they are small and built against this worktree's headers)."""
+    """Build and install the kselftest targets the kselftest suites name (against
+    this worktree's headers), or take them from the build cache by key like the
+    bpf selftests; --rebuild builds them again."""
     from kbuild import KselftestRequest, build_kselftest
     targets = sorted({t for s in ctx.suites for t in s.kselftest_targets})
     if not targets:
         return []
     req = KselftestRequest(tree=ctx.worktree, targets=targets,
-                           out_dir=ctx.store.path / "kselftest")
+                           out_dir=ctx.store.path / "kselftest", use_cache=not ctx.spec.rebuild)
     ctx.kselftest_request = req
     res = build_kselftest(req, ctx.runner)
     ctx.kselftest = res
-    ctx.facts["kselftest"] = {"targets": targets, "install": str(res.install_dir)}
-    return [f"kselftest {' '.join(targets)} in {res.duration:.0f}s"]
+    ctx.facts["kselftest"] = {"targets": targets, "key": res.key, "cached": res.cached,
+                              "install": str(res.install_dir)}
+    how = "cached" if res.cached else f"in {res.duration:.0f}s"
+    return [f"kselftest {' '.join(targets)} {how}"]
 
 
 def vm_request(ctx: JobContext):

@@ -112,25 +112,60 @@ def test_no_vmlinux_is_a_build_error(tree):
     assert "vmlinux" in str(e.value)
 
 
+def installed(argv):
+    inst = Path(next(a.split("=", 1)[1] for a in argv if a.startswith("INSTALL_PATH=")))
+    inst.mkdir(parents=True)
+    (inst / "run_kselftest.sh").write_text("#!/bin/sh\n")
+
+
+def kselftest_runner(head="a" * 40, **make):
+    """git and --version as for the bpf selftests, `make headers`, and the install."""
+    fr = git_runner(head).on(lambda a: a[-1] == "headers")
+    return fr.on("make", **(make or {"effect": installed}))
+
+
+def make_calls(fr):
+    return [c["argv"] for c in fr.calls if "make" in c["argv"] and "-C" in c["argv"]]
+
+
 def test_kselftest_install_path(tmp_path):
     t = make_tree(tmp_path)
-
-    def installed(argv):
-        inst = Path(next(a.split("=", 1)[1] for a in argv if a.startswith("INSTALL_PATH=")))
-        inst.mkdir(parents=True)
-        (inst / "run_kselftest.sh").write_text("#!/bin/sh\n")
-    fr = FakeRunner().on(lambda a: a[-1] == "headers").on("make", effect=installed)
+    fr = kselftest_runner()
     res = build_kselftest(KselftestRequest(t, ["size"], tmp_path / "ks", nice=False), fr)
-    assert fr.calls[0]["argv"][-1] == "headers"          # the tree's UAPI first
-    argv = fr.calls[1]["argv"]
+    calls = make_calls(fr)
+    assert calls[0][-1] == "headers"                     # the tree's UAPI first
+    argv = calls[1]
     assert "TARGETS=size" in argv and "install" in argv
     assert f"O={(tmp_path / 'ks/build').resolve()}" in argv
-    assert res.install_dir == (tmp_path / "ks/kselftest_install").resolve()
+    assert f"INSTALL_PATH={(tmp_path / 'ks/kselftest_install').resolve()}" in argv
+    assert not res.cached and (res.install_dir / "run_kselftest.sh").is_file()
+    assert res.install_dir.name == "kselftest_install"   # the runner's default path
     with pytest.raises(SelftestsBuildError):
-        build_kselftest(KselftestRequest(t, ["size"], tmp_path / "ks2", nice=False),
-                        FakeRunner().on(lambda a: a[-1] == "headers")
-                        .on("make", returncode=2,
-                            stdout="size/get_size.c:3:1: error: boom\n"))
+        build_kselftest(KselftestRequest(t, ["mqueue"], tmp_path / "ks2", nice=False),
+                        kselftest_runner(returncode=2,
+                                         stdout="size/get_size.c:3:1: error: boom\n"))
+
+
+def test_kselftest_is_built_once_per_key(tmp_path):
+    """The second build of the same tree state and targets is a cache hit without
+    make; other targets, another tree state, or use_cache off build again."""
+    t = make_tree(tmp_path)
+
+    def build(targets=("landlock",), head="a" * 40, **kw):
+        fr = kselftest_runner(head)
+        res = build_kselftest(KselftestRequest(t, list(targets), tmp_path / "ks", nice=False,
+                                               **kw), fr)
+        return res, make_calls(fr)
+    first, calls = build()
+    assert not first.cached and len(calls) == 2
+    again, calls = build()
+    assert again.cached and again.key == first.key and calls == []
+    assert (again.install_dir / "run_kselftest.sh").is_file()
+    for changed in (build(["landlock", "size"]), build(head="b" * 40),
+                    build(use_cache=False)):
+        res, calls = changed
+        assert not res.cached and len(calls) == 2
+    assert build(["landlock", "size"])[0].key != first.key != build(head="b" * 40)[0].key
 
 
 STALE = ("make: *** No rule to make target 'atomics.lskel.h', needed by "

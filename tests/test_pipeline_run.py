@@ -228,3 +228,38 @@ def test_a_vm_killed_by_its_timeout_fails_the_test_stage_with_exit_7(tmp_path):
     test = {s.name: s for s in out.summary.stages}["test"]
     assert out.exit_code == 7 and test.status == "failed"
     assert "outlived its run timeout" in test.detail
+
+
+def test_the_kselftest_build_is_cached_by_key_and_the_stage_line_says_so(tmp_path, monkeypatch):
+    """Landlock's kselftests are built by the first job and taken from the cache by
+    the next one of the same tree state (the stage is `cached`); --rebuild builds them."""
+    from types import SimpleNamespace
+
+    from pipeline.stages import stage_selftests_build
+    from selftests.suite import load_suite
+
+    from test_kbuild_fakes import make_tree
+    from test_kbuild_selftests import kselftest_runner, make_calls
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    tree = make_tree(tmp_path)
+
+    def build(ctx):
+        ctx.worktree = tree
+        ctx.build = SimpleNamespace(bzimage=tmp_path / "bzImage")
+        return StageReport("built", cached=True)
+
+    def job(run_id, rebuild=False):
+        fr, out = kselftest_runner(), io.StringIO()
+        plan = JobPlan(JobSpec(rebuild=rebuild), suites=(load_suite("landlock"),))
+        res = run_job(plan, [("build", build), ("selftests-build", stage_selftests_build)],
+                      fr, Progress(stream=out), tmp_path / "runs", run_id=run_id)
+        stage = {s.name: s for s in res.summary.stages}["selftests-build"]
+        return stage, make_calls(fr), out.getvalue()
+    first, calls, _ = job("r1")
+    assert first.status == "ok" and first.detail.startswith("kselftest landlock in ")
+    assert [a for a in calls[1] if a.startswith("TARGETS=")] == ["TARGETS=landlock"]
+    again, calls, text = job("r2")
+    assert again.status == "cached" and again.detail == "kselftest landlock cached"
+    assert calls == [] and "[selftests-build] cached" in text
+    forced, calls, _ = job("r3", rebuild=True)
+    assert forced.status == "ok" and len(calls) == 2
