@@ -201,6 +201,11 @@ def _sync_output(runner, tree: Path, fam: Family, out: Path, progress=None) -> b
             srcsync.forget(fam.selftests_sources)
     incremental = out.is_dir() and any(out.iterdir())
     srcsync.sync(runner, tree, fam.selftests_sources, (fam.sources,))
+    if incremental:
+        gone = remake_stale_bpf_objects(tree, out)
+        if progress is not None and gone:
+            progress.info(f"[selftests-build] {len(gone)} BPF objects include a header "
+                          f"changed since they were built: compiling them again")
     return incremental
 
 
@@ -240,6 +245,62 @@ def repath_output(out: Path, old: str, new: Path) -> int:
             os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
             n += 1
     return n
+
+
+_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*["<]([^">]+)[">]', re.M)
+
+
+def remake_stale_bpf_objects(tree: Path, out: Path) -> list[Path]:
+    """The Makefile builds each BPF object (progs/X.c to X.bpf.o, and again in each
+    flavour dir: no_alu32/, cpuv4/) from its source, progs/*.h, vmlinux.h and four
+    libbpf headers, with no dependency file: a header it includes from elsewhere
+    (bpf_experimental.h, bpf_kfuncs.h, ../bpf_testmod/bpf_testmod_kfunc.h,
+    <linux/bpf.h> from tools/include/uapi) may change and leave the object stale.
+    A fresh output compiles everything; an incremental one would keep such
+    objects. So the includes are followed here, through the tree only, and each
+    object older than a header it includes is removed: make compiles it again,
+    and the skeleton and test objects after it. Returns the objects removed."""
+    bpf = tree / BPF_DIR
+    dirs = [bpf, tree / "tools/include/uapi"]
+    newest: dict[Path, float] = {}
+    outs = [out] + sorted(d for d in out.iterdir() if d.is_dir()) if out.is_dir() else []
+    gone = []
+    for src in sorted((bpf / "progs").glob("*.c")):
+        dep = _newest_include(src, dirs, newest, set())
+        for d in outs:
+            obj = d / (src.stem + ".bpf.o")
+            try:
+                stale = obj.stat().st_mtime < dep
+            except FileNotFoundError:
+                continue
+            if stale:
+                obj.unlink()
+                gone.append(obj)
+    return gone
+
+
+def _newest_include(src: Path, dirs: list[Path], memo: dict[Path, float],
+                    seen: set[Path]) -> float:
+    """The newest mtime among the headers `src` includes, directly or through
+    others, found beside it or in `dirs` (0 when none is)."""
+    newest = 0.0
+    seen.add(src)
+    try:
+        text = src.read_bytes()
+    except OSError:
+        return newest
+    for name in _INCLUDE.findall(text):
+        rel = name.decode(errors="replace")
+        hdr = next((c for c in (d / rel for d in [src.parent] + dirs) if c.is_file()), None)
+        if hdr is None:
+            continue
+        hdr = hdr.resolve()
+        if hdr not in memo:
+            if hdr in seen:
+                continue                        # an include cycle: counted where it began
+            memo[hdr] = max(hdr.stat().st_mtime, _newest_include(hdr, dirs, memo, seen))
+        newest = max(newest, memo[hdr])
+    return newest
 
 
 # make's own complaint when an earlier output's .d files name generated headers

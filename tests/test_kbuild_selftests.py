@@ -271,3 +271,37 @@ def test_the_same_worktree_keeps_its_output_without_rewriting(tree):
     build_selftests(sreq(tree), base_runner(head="b" * 40, effect=lambda argv: seen.append(
         (out_dir(argv) / "fexit.test.d").stat().st_mtime)))
     assert seen == [1_700_000_000]
+
+
+def test_bpf_objects_including_a_changed_header_are_compiled_again(tree):
+    """BPF objects have no dependency file: one whose source includes a header the
+    Makefile does not list (directly, or through another header) is removed when
+    the header is newer than it, in every flavour dir; the others stay."""
+    bpf = tree / "tools/testing/selftests/bpf"
+    (bpf / "progs").mkdir()
+    (bpf / "bpf_testmod").mkdir()
+    (bpf / "progs/iter.c").write_text('#include "vmlinux.h"\n#include "bpf_experimental.h"\n')
+    (bpf / "progs/kfunc.c").write_text('# include "../bpf_testmod/bpf_testmod_kfunc.h"\n')
+    (bpf / "progs/plain.c").write_text('#include <bpf/bpf_helpers.h>\n#include "bpf_misc.h"\n')
+    (bpf / "progs/bpf_misc.h").write_text("#define X 1\n")
+    (bpf / "bpf_experimental.h").write_text('#include "bpf_kfuncs.h"\n')
+    (bpf / "bpf_kfuncs.h").write_text("extern int f(void);\n")
+    (bpf / "bpf_testmod/bpf_testmod_kfunc.h").write_text("extern int g(void);\n")
+
+    def objects(argv):
+        out = out_dir(argv)
+        for d in (out, out / "no_alu32"):
+            d.mkdir(exist_ok=True)
+            for name in ("iter", "kfunc", "plain"):
+                (d / f"{name}.bpf.o").write_text("bpf")
+                os.utime(d / f"{name}.bpf.o", (2_000_000_000, 2_000_000_000))
+    build_selftests(sreq(tree), base_runner(effect=objects))
+    for h in ("progs/iter.c", "progs/kfunc.c", "progs/plain.c", "progs/bpf_misc.h",
+              "bpf_experimental.h", "bpf_testmod/bpf_testmod_kfunc.h"):
+        os.utime(bpf / h, (1_000_000_000, 1_000_000_000))
+    os.utime(bpf / "bpf_kfuncs.h", (2_100_000_000, 2_100_000_000))    # changed since
+    seen = []
+    build_selftests(sreq(tree), base_runner(head="b" * 40, effect=lambda argv: seen.append(
+        sorted(str(p.relative_to(out_dir(argv))) for p in out_dir(argv).rglob("*.bpf.o")))))
+    assert seen == [["kfunc.bpf.o", "no_alu32/kfunc.bpf.o", "no_alu32/plain.bpf.o",
+                     "plain.bpf.o"]]
