@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench",
                                 description="Measure what the harness costs and saves.")
     p.add_argument("--only", default=",".join(map(str, ALL)),
-                   help="measurements to run, e.g. 7,1 (default: all, 1..9)")
+                   help="measurements to run, e.g. 7,1 (default: all, 1..11; 10 and 11 are a cold and a cached `make test`, hours on 2 cores)")
     p.add_argument("--repeat", type=int, default=3,
                    help="repeats of the cheap figures (default 3; parsing takes max(K, 5))")
     p.add_argument("--out", type=Path, default=None,

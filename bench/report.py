@@ -74,7 +74,19 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {f['id']} | {_cell(f['title'])} | {value} | {_spread(f)} | "
                      f"{target} | {_cell(f['verdict'])} | {_cell(what)} |")
     lines += ["", f"Cold: {doc['cold']}"]
+    lines += tables(doc)
     return "\n".join(lines) + "\n"
+
+
+def tables(doc: dict) -> list[str]:
+    """The figures' own tables (raw "tables": title and markdown), after the main
+    table: the per-job stages of `make test` (10, 11). A results file of an older
+    bench has none."""
+    out = []
+    for f in doc["figures"]:
+        for t in (f.get("raw") or {}).get("tables", []):
+            out += ["", f"Figure {f['id']}, {t['title']}:", "", t["markdown"]]
+    return out
 
 
 def verdict_lines(doc: dict) -> list[str]:

@@ -15,23 +15,29 @@ from .coldcache import ColdRequest, reset_private_cache
 from .context import Context, Steps
 from .m_bisect import bisect_cost
 from .m_flaky import measure_flaky
+from .m_maketest import CACHED_TARGET, CACHED_TITLE, COLD_TARGET, COLD_TITLE, measure_maketest
 from .m_parallel import measure_parallel
 from .m_parsing import ParseRequest, measure_parsing
 from .m_shared import DEFAULT_MATRIX, TITLE as SHARED_TITLE, measure_shared
 from .machine import git_commit, machine
 from .report import check_doc, markdown, results_doc, verdict_lines
-from .stats import Figure, Target, failed
+from .stats import Figure, Target, failed, figure_order
 
-ALL = (1, 2, 3, 4, 5, 6, 7, 8, 9)
-TITLES = {1: ("1", "overhead: reproduce.sh against harness.py run (warm)", Target("<=", 1.03)),
-          2: ("2", "cached rerun against the cold run", None),
-          3: ("3", "second series on the same base and config", Target("<=", 0.25)),
-          4: ("4", "revision switch path-iterator v2-6.12 -> v5-6.12", None),
-          5: ("5", "bisect cost (5-patch series)", None),
-          6: ("6a", "tests in parallel", None),
-          7: ("7a", "parsing", None),
-          8: ("8a", "flaky bisect simulation", Target(">=", 0.95)),
-          9: ("9", SHARED_TITLE, None)}
+ALL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+# What a failed measurement records: its figures' titles and targets, by figure id.
+FIGURES = {"1": ("overhead: reproduce.sh against harness.py run (warm)", Target("<=", 1.03)),
+           "2": ("cached rerun against the cold run", None),
+           "3a": (m_jobs.SMALL_TITLE, m_jobs.SMALL_TARGET),
+           "3b": (m_jobs.HEADER_TITLE, m_jobs.HEADER_TARGET),
+           "4": ("revision switch path-iterator v2-6.12 -> v5-6.12", None),
+           "5": ("bisect cost (5-patch series)", None),
+           "6a": ("tests in parallel", None),
+           "7a": ("parsing", None),
+           "8a": ("flaky bisect simulation", Target(">=", 0.95)),
+           "9": (SHARED_TITLE, None),
+           "10": (COLD_TITLE, COLD_TARGET),
+           "11": (CACHED_TITLE, CACHED_TARGET)}
+FIGURES_OF = {n: [f for f in FIGURES if figure_order(f)[0] == n] for n in ALL}
 
 
 @dataclass
@@ -66,15 +72,16 @@ def parse_only(text: str) -> tuple[int, ...]:
     return tuple(nums)
 
 
-def _attempt(ctx: Context, n: int, name: str, fn, figures: list[Figure]):
+def _attempt(ctx: Context, n: list, name: str, fn, figures: list[Figure]):
     """Run one measurement step; on a harness error record FAILED figures for `n`
-    (a list of numbers) and return None."""
+    (measurement numbers, meaning all their figures, or figure ids such as "3b")
+    and return None."""
     try:
         with ctx.steps.step(name):
             return fn()
     except HarnessError as e:
-        for k in n:
-            fid, title, target = TITLES[k]
+        for fid in (f for k in n for f in (FIGURES_OF[k] if isinstance(k, int) else [k])):
+            title, target = FIGURES[fid]
             figures.append(failed(fid, title, str(e).splitlines()[0], target))
         return None
 
@@ -126,11 +133,13 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
                         lambda: m_jobs.cold_run(ctx), figures)
         if cold is None:
             only -= {2, 3, 4}
-    if 3 in only:
-        fig = _attempt(ctx, [3], f"3 second series {m_jobs.SERIES_B}",
-                       lambda: m_jobs.second_series(ctx, cold), figures)
-        figures += [fig] if fig else []
-        save(fig)
+    if 3 in only:           # 3a first: after 3b's bpf.h, every includer would remake
+        for fid, name, measure in (("3a", m_jobs.SERIES_SMALL, m_jobs.small_series),
+                                   ("3b", m_jobs.SERIES_B, m_jobs.header_series)):
+            fig = _attempt(ctx, [fid], f"{fid} second series {name}",
+                           lambda: measure(ctx, cold), figures)
+            figures += [fig] if fig else []
+            save(fig)
     if only & {1, 2}:
         figs = _attempt(ctx, sorted(only & {1, 2}), "1/2 warm reruns and reproduce.sh",
                         lambda: m_jobs.reruns(ctx, cold.run if cold else None,
@@ -154,14 +163,20 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
         fig = _attempt(ctx, [9], f"9 shared ccache on {req.shared_matrix.name}",
                        lambda: measure_shared(ctx, req.shared_matrix), figures)
         figures += [fig] if fig else []
+        save(fig)
+    if only & {10, 11}:
+        want = sorted(only & {10, 11})
+        figs = _attempt(ctx, want, "10/11 cold and cached `make test`",
+                        lambda: measure_maketest(ctx, cached=11 in only), figures)
+        figures += [f for f in figs or [] if int(f.id) in want]
     return _finish(req, ctx, figures, save.cold)
 
 
 def _write(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str,
            complete: bool) -> dict:
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    doc = results_doc(sorted(figures, key=lambda f: f.id), machine(ctx.jobs, ctx.commit),
-                      date, {"only": list(req.only), "repeat": req.repeat, "out": str(req.out),
+    doc = results_doc(sorted(figures, key=lambda f: figure_order(f.id)),
+                      machine(ctx.jobs, ctx.commit), date, {"only": list(req.only), "repeat": req.repeat, "out": str(req.out),
                              "shared_matrix": str(req.shared_matrix)}, ctx.steps.done, cold)
     doc["complete"] = complete
     check_doc(doc, str(req.json_path))
@@ -171,7 +186,7 @@ def _write(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str,
 
 
 def _finish(req: BenchRequest, ctx: Context, figures: list[Figure], cold: str) -> BenchResult:
-    figures.sort(key=lambda f: f.id)
+    figures.sort(key=lambda f: figure_order(f.id))
     doc = _write(req, ctx, figures, cold, complete=True)
     for line in verdict_lines(doc):
         ctx.steps.line(line)

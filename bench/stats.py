@@ -121,6 +121,12 @@ def failed(id: str, title: str, reason: str, target: Target | None = None) -> Fi
     return Figure(id, title, status=FAILED, target=target, reason=reason)
 
 
+def figure_order(fid: str) -> tuple[int, str]:
+    """Sort key of a figure id: by number, then letter ("2" < "3a" < "3b" < "10")."""
+    digits = len(fid) - len(fid.lstrip("0123456789"))
+    return (int(fid[:digits]) if digits else 0, fid[digits:])
+
+
 def fmt_value(x: float | None, unit: str) -> str:
     if x is None:
         return "-"

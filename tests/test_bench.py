@@ -13,8 +13,8 @@ from bench.m_bisect import parse_bisect_output, step_count
 from bench.machine import accel_of, cpu_model, meminfo_gib
 from bench.report import check_doc, markdown, results_doc, verdict_lines
 from bench.run import parse_only
-from bench.stats import (Figure, Target, bisect_steps, failed, fmt_value, median, ratio,
-                         skipped, spread)
+from bench.stats import (Figure, Target, bisect_steps, failed, figure_order, fmt_value,
+                         median, ratio, skipped, spread)
 from bench import synth
 from common.errors import InputError, UsageError
 from results.ktap import parse_ktap
@@ -163,6 +163,29 @@ def test_markdown_escapes_pipes():
     assert "a \\| b" in markdown(doc)
 
 
+def test_figures_sort_by_number_then_letter():
+    ids = ["10", "3b", "2", "3a", "11", "1", "9", "6b", "6a", "7d"]
+    assert sorted(ids, key=figure_order) == ["1", "2", "3a", "3b", "6a", "6b", "7d", "9",
+                                             "10", "11"]
+
+
+def test_a_figures_own_tables_follow_the_main_table():
+    doc = _doc()
+    doc["figures"][1]["raw"]["tables"] = [{"title": "per-job stages", "markdown": "| a |"}]
+    lines = markdown(doc).splitlines()
+    at = lines.index("Figure 3, per-job stages:")
+    assert lines[at - 2].startswith("Cold: ") and lines[at + 2] == "| a |"
+
+
+@pytest.mark.parametrize("name", ["results.json", "results-m5.json", "results-run2.json"])
+def test_results_files_of_older_benches_still_read_and_render(name):
+    doc = json.loads((Path(__file__).parent.parent / "bench" / name).read_text())
+    check_doc(doc, name)
+    md = markdown(doc)
+    ids = [f["id"] for f in doc["figures"]]
+    assert all(f"| {i} |" in md for i in ids) and "per-job stages" not in md
+
+
 def test_verdict_lines():
     lines = verdict_lines(_doc())
     assert lines[1] == "  3  second series: 0.600  [MISSED]"
@@ -267,7 +290,8 @@ def test_parse_only():
     assert parse_only("7,1") == (1, 7)
     assert parse_only("3, 3,2") == (2, 3)
     assert parse_only("9") == (9,)
-    for bad in ("10", "x", "", "0,1"):
+    assert parse_only("11,10,3") == (3, 10, 11)
+    for bad in ("12", "x", "", "0,1"):
         with pytest.raises(UsageError):
             parse_only(bad)
 
