@@ -9,8 +9,10 @@ the spec is not changed again: the stages read the plan.
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import re
 import shutil
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -114,6 +116,24 @@ def check_jobs(specs: list[JobSpec], where: list[str] | None = None) -> list[Job
     if errors:
         raise CheckFailed(f"matrix ({len(specs)} jobs)", errors)
     return plans
+
+
+VM_MODULES = ("paramiko",)          # imported by vm/ when the boot stage starts
+
+
+def check_vm_tools() -> None:
+    """What the boot stage needs from this Python, checked before the first stage:
+    run with a Python that lacks paramiko (the system's python3, not the project's
+    venv), a job built its kernel for 27 minutes and then failed in boot with
+    `No module named 'paramiko'`. vng is looked for the way the VM stage does."""
+    missing = [m for m in VM_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"the boot stage needs {', '.join(missing)}, which this Python "
+                         f"({sys.executable}) does not have",
+                         hint="run the harness with the project's venv: `make setup`, "
+                              "then `.venv/bin/python harness.py ...` (make test does this)")
+    from vm.vng import find_vng
+    find_vng()
 
 
 # --- the checks -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from common.stage import CACHED, FAILED, NOT_RUN, OK, StageResult, first_stopped
 
 from results.store import JobStore, JobSummary, new_run_id, now_iso, write_text
 
-from .check import JobPlan, check_job
+from .check import JobPlan, check_job, check_vm_tools
 from .context import JobContext, StageReport
 from .job import JobSpec
 from .reproduce import write_reproducer
@@ -211,6 +211,8 @@ def run_job(spec: JobSpec | JobPlan, stages: list[tuple[str, StageFn]], runner, 
             root: Path, run_id: str | None = None, argv: list[str] | None = None) -> JobOutcome:
     """Check the job (every input error at once, before any work), then run it."""
     plan = spec if isinstance(spec, JobPlan) else check_job(spec)
+    if any(name == "boot" for name, _ in stages):
+        check_vm_tools()
     ctx = open_job(plan, runner, progress, root, run_id or new_run_id(), argv)
     code, complete = EXIT_INFRA, False
     try:

@@ -196,3 +196,19 @@ def test_a_revision_suite_that_does_not_exist_is_named(tmp_path):
     res = harness("run", "demo@v1", "--check", "--results", str(tmp_path / "r"), env=env)
     assert res.returncode == 2
     assert "selftests/suites/nosuch.yaml: no such suite" in res.stderr
+
+
+def test_a_python_without_the_vm_modules_is_refused_before_the_build(tmp_path, monkeypatch,
+                                                                       capsys):
+    """Run with the system's python3 (no paramiko), a job built its kernel for 27
+    minutes and then failed in boot. The check names what is missing first."""
+    import harness
+    import pipeline.check
+    monkeypatch.setattr(pipeline.check, "VM_MODULES", ("paramiko", "kharness_no_such_module"))
+    code = harness.main(["run", "kharness-fixture@v1", "--profile", "small",
+                         "--target", "kernel/time/time.o", "--results", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "the boot stage needs kharness_no_such_module" in err
+    assert ".venv/bin/python harness.py" in err
+    assert not list(tmp_path.rglob("summary.json"))     # no stage ran
