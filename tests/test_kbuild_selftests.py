@@ -305,3 +305,33 @@ def test_bpf_objects_including_a_changed_header_are_compiled_again(tree):
         sorted(str(p.relative_to(out_dir(argv))) for p in out_dir(argv).rglob("*.bpf.o")))))
     assert seen == [["kfunc.bpf.o", "no_alu32/kfunc.bpf.o", "no_alu32/plain.bpf.o",
                      "plain.bpf.o"]]
+
+
+def test_skeleton_headers_in_dep_files_are_named_by_the_output_dir(tree):
+    """gcc runs in the output dir with -I. and writes `atomics.lskel.h` without a
+    directory; make reads the .d from the source dir and stopped on 'No rule to
+    make target', so every incremental build restarted from nothing. The next
+    build sees the name with the output dir as the .d's target spells it (a real
+    6.12 line: `OUTPUT//atomics.test.o`), mtime kept; a name not in the output
+    and a header with a directory are left alone."""
+    def first(argv):
+        fake_selftests_make(argv)
+        out = out_dir(argv)
+        (out / "atomics.lskel.h").write_text("skel")
+        d = out / "atomics.test.d"
+        d.write_text(f"{out}//atomics.test.o: \\\n {tree}/prog_tests/atomics.c \\\n"
+                     f" atomics.lskel.h \\\n missing.skel.h \\\n"
+                     f" {out}//tools/include/bpf/skel_internal.h\n")
+        os.utime(d, (1_700_000_000, 1_700_000_000))
+    build_selftests(sreq(tree), base_runner(effect=first))
+    seen = {}
+
+    def second(argv):
+        d = out_dir(argv) / "atomics.test.d"
+        seen["d"], seen["mtime"] = d.read_text(), d.stat().st_mtime
+    build_selftests(sreq(tree), base_runner(effect=second, head="b" * 40))
+    out = Family("linux-bpf-gcc").root / "selftests-bpf"
+    assert f" {out}//atomics.lskel.h \\" in seen["d"]
+    assert " missing.skel.h \\" in seen["d"]
+    assert f" {out}//tools/include/bpf/skel_internal.h" in seen["d"]
+    assert seen["mtime"] == 1_700_000_000
