@@ -1,0 +1,143 @@
+"""The results layer on real recorded jobs of a shipped series (tests/data/runs,
+see its README): fanotify-bpf@v3-6.12 and v3.1-6.12 on the bpf profile under TCG,
+each a test_progs suite (fanotify-filter: one test, three subtests) and the smoke
+suite (12 test_progs tests, 32 results with their subtests). report, JUnit, KTAP,
+JSON, compare, revisions and the bisect criteria read them as they read any job."""
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import harness
+from bisection.criteria import judge, parse_criterion
+from results.store import load_job
+
+DATA = Path(__file__).parent / "data"
+RUNS = DATA / "runs"
+V3, V31 = "fanotify-v3-6.12", "fanotify-v3.1-6.12"
+RECORDED = {"v3-6.12": V3, "v3.1-6.12": V31}
+RANGE_DIFF = DATA / "rangediff" / "fanotify-bpf-v3-6.12-v3.1-6.12.txt"
+FILTER = ["pass_inside", "deny_inside", "args"]
+
+
+def copy(tmp_path, name):
+    dest = tmp_path / name
+    shutil.copytree(RUNS / name, dest)
+    return dest
+
+
+@pytest.mark.parametrize("name", [V3, V31])
+def test_recorded_series_jobs_are_real_complete_jobs(name):
+    job = load_job(RUNS / name)
+    assert job.state == "complete" and job.exit_code == 0
+    assert [s.name for s in job.stages] == ["apply", "config", "build", "selftests-build",
+                                            "boot", "test"]
+    assert (RUNS / name / "reproduce.sh").read_text().startswith("#!/usr/bin/env bash")
+    assert "6.12.117" in (RUNS / name / "console.log").read_text(errors="replace")
+    paths = {p for p, _ in job.tests()}
+    assert {f"fanotify-filter/fanotify_filter/{t}" for t in FILTER} <= paths
+    smoke = [p for p in paths if p.startswith("smoke/")]
+    parents = [p for p in smoke if any(q.startswith(p + "/") for q in smoke)]
+    assert sorted(parents) == ["smoke/btf_dump", "smoke/map_init", "smoke/xdp_adjust_tail"]
+    assert len(smoke) - len(parents) == 32            # the 32 results the job reported
+
+
+def test_report_on_a_recorded_series_job(tmp_path, capsys):
+    run = copy(tmp_path, V31)
+    assert harness.main(["report", str(run)]) == 0
+    out = capsys.readouterr().out
+    row = next(ln.split() for ln in out.splitlines() if ln.startswith("fanotify-bpf/"))
+    assert row[:5] == ["fanotify-bpf/v3.1-6.12/bpf-gcc-default", "test", "35", "0", "0"]
+    assert "FAIL" not in out
+    html = (run / "report.html").read_text()
+    assert all(t in html for t in FILTER)
+
+
+def test_junit_of_a_recorded_series_job():
+    root = ET.parse(RUNS / V31 / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    filt = suites["fanotify-filter"]
+    assert (filt.get("tests"), filt.get("failures")) == ("3", "0")
+    assert [c.get("name") for c in filt.iter("testcase")] == FILTER
+    assert suites["smoke"].get("tests") == "32"
+
+
+def test_ktap_of_a_recorded_series_job(capsys):
+    assert harness.main(["parse", "--json", str(RUNS / V31 / "results.tap")]) == 0
+    tree = json.loads(capsys.readouterr().out)
+    text = json.dumps(tree)
+    assert all(f'"{t}"' in text for t in FILTER)
+    raw = RUNS / V31 / "suites" / "fanotify-filter" / "raw" / "001-fanotify_filter.log"
+    assert harness.main(["parse", str(raw)]) == 0
+    ktap = capsys.readouterr().out
+    assert "ok 2 deny_inside" in ktap and "not ok" not in ktap
+
+
+def test_compare_the_two_recorded_revisions(capsys):
+    """v3.1-6.12 fixes a sparse warning only: the same tests, the same verdicts."""
+    assert harness.main(["compare", str(RUNS / V3), str(RUNS / V31)]) == 0
+    out = capsys.readouterr().out
+    assert "no regression" in out
+    assert harness.main(["compare", "--json", str(RUNS / V3), str(RUNS / V31)]) == 0
+    (data,) = json.loads(capsys.readouterr().out)
+    assert data["regressed"] is False and data["verdict"] == "no regression"
+    assert data["new_failures"] == data["vanished"] == data["new_tests"] == []
+
+
+def test_a_test_that_vanished_from_a_recorded_job_is_named(tmp_path, capsys):
+    """The comparison's other side: the filter test missing from the newer job (its
+    suite dropped) is a vanished test, not a pass."""
+    newer = copy(tmp_path, V31)
+    summary = json.loads((newer / "summary.json").read_text())
+    summary["suites"] = [s for s in summary["suites"] if s["name"] != "fanotify-filter"]
+    (newer / "summary.json").write_text(json.dumps(summary))
+    harness.main(["compare", str(RUNS / V3), str(newer)])
+    out = capsys.readouterr().out
+    assert "fanotify_filter" in out and "vanished" in out
+
+
+@pytest.mark.parametrize("criterion,verdict", [
+    ("test:fanotify_filter/deny_inside", "good"),
+    ("test:fanotify_filter", "good"),
+    ("test:path_iter", "skip"),          # not run in this job: no verdict
+    ("splat:.", "good"),
+    ("boot", "good"),
+    ("build", "good"),
+])
+@pytest.mark.parametrize("name", [V3, V31])
+def test_bisect_criteria_on_recorded_series_jobs(name, criterion, verdict):
+    got, why = judge(parse_criterion(criterion), load_job(RUNS / name))
+    assert got == verdict, why
+
+
+def test_revisions_report_from_the_recorded_jobs(tmp_path, monkeypatch, capsys):
+    """`harness.py revisions fanotify-bpf`, its jobs answered by the recorded runs
+    (laid out where the run writes them) and its range-diff by the recorded one."""
+    import bisection.revisions
+    import patches.rangediff
+    import pipeline.run
+
+    def run_job(spec, stages, runner, progress, root, run_id=None, **kw):
+        dest = Path(root) / run_id / spec.series / spec.rev / "bpf-gcc-default"
+        shutil.copytree(RUNS / RECORDED[spec.rev], dest)
+        return SimpleNamespace(summary=load_job(dest), spec=spec)
+
+    monkeypatch.setattr(pipeline.run, "run_job", run_job)
+    monkeypatch.setattr(bisection.revisions, "revisions_with_patches",
+                        lambda s: ["v3-6.12", "v3.1-6.12"])
+    monkeypatch.setattr(patches.rangediff, "range_diff",
+                        lambda req, runner: SimpleNamespace(text=RANGE_DIFF.read_text()))
+    assert harness.main(["revisions", "fanotify-bpf", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines() if ln.strip()}
+    assert rows["test"] == ["v3-6.12", "v3.1-6.12"]
+    for t in FILTER:
+        assert rows[f"fanotify-filter/fanotify_filter/{t}"] == ["pass", "pass"]
+    (page,) = tmp_path.glob("*/report.html")
+    html = page.read_text()
+    assert "rcu_dereference_protected" in html          # patch 4, added in v3.1
