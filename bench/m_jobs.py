@@ -101,11 +101,16 @@ def small_series(ctx: Context, cold: ColdRun) -> Figure:
         notes=[COLD + f" (for {SERIES_A})", f"{SERIES_SMALL}: " + rec.summary()])
 
 
-def predicted_remakes(output: str) -> tuple[int, str]:
-    """The objects the harness expected make to compile, from the first build
-    counter line it printed (`[build] 52/1040 objects, ETA 7m`: 1040), and that line.
-    The counter shows max(expected, done), so its first line is the prediction
-    unless make had already passed it."""
+def predicted_remakes(output: str, build_stage: dict | None = None) -> tuple[int, str]:
+    """The objects the harness expected make to compile, and where the count came
+    from. The build stage's data has it (`objects.predicted`, kbuild's remake_count
+    before make) since the build result records it; otherwise (a summary written
+    before that) the first build counter line the harness printed (`[build]
+    52/1040 objects, ETA 7m`: 1040), which shows max(expected, done), so it is the
+    prediction unless make had already passed it."""
+    recorded = ((build_stage or {}).get("data") or {}).get("objects") or {}
+    if recorded.get("predicted") is not None:
+        return int(recorded["predicted"]), "summary.json: build stage objects.predicted"
     m = COUNTER_RE.search(output)
     if m is None:
         raise InfraError("the harness printed no build counter line (`[build] N/M "
@@ -121,14 +126,14 @@ def header_series(ctx: Context, cold: ColdRun) -> Figure:
     build, then kharness-fixture@v3 when 3a ran (run_bench runs 3a first, since
     after bpf.h every includer would be compiled again for 3a too). Its build stage
     over the time the harness predicts: its own count of the objects make will
-    compile again (kbuild.progress_watch.remake_count of the build dir, which the
-    harness prints as its build counter's total; the summary does not record it)
+    compile again (kbuild.progress_watch.remake_count of the build dir, recorded in
+    the build stage's data; older summaries: the build counter's printed total)
     times the cold build's seconds per object (the cold build stage of
     path-iterator@v2-6.12 over its CC lines). The prediction follows the build
     dir, so the series before does not change what the figure means. Above 1 the
     build costs more than its compiles explain; ccache hits take it below."""
     b, delta = run_counted(ctx, job_args(SERIES_B), "series-B")
-    predicted, line = predicted_remakes(b.call.output)
+    predicted, line = predicted_remakes(b.call.output, b.stage("build"))
     a_objs = len(compiled_objects(_log_lines(cold.run)))
     per_object = ratio(cold.build, a_objs)
     objs = compiled_objects(_log_lines(b))

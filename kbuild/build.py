@@ -67,6 +67,9 @@ class BuildResult:
     log: Path
     warnings_report: Path | None = None
     modules: Path | None = None
+    # objects make was expected to remake (remake_count; None: no usable record, so
+    # all) and the objects it compiled, as the build that stored this result counted
+    objects: dict | None = None
 
 
 def make_flags(req: BuildRequest, tc: Toolchain) -> list[str]:
@@ -244,7 +247,8 @@ def _build(req, runner, progress, tc, fam: Family, key: str, config_text: str) -
         return cache.store(key, _artifact_files(req, obj, log, wjson),
                            {"modules": mods} if mods else None,
                            {"family": fam.name, "tree": str(req.tree),
-                            "ccache_remote": redact_remote(env.get("CCACHE_REMOTE_STORAGE"))})
+                            "ccache_remote": redact_remote(env.get("CCACHE_REMOTE_STORAGE")),
+                            "objects": {"predicted": remake, "compiled": watch.count}})
 
 
 def _open_record(req: BuildRequest, tc: Toolchain, obj: Path, progress) -> warnrecord.Record:
@@ -340,7 +344,8 @@ def _result(req, fam: Family, key: str, art: Path, *, cached: bool, t0: float) -
         artifacts_dir=art, bzimage=_maybe(art / "bzImage"), vmlinux=_maybe(art / "vmlinux"),
         key=key, cached=cached, duration=0.0, warnings=warns, new_warnings=new,
         build_dir=fam.obj, family=fam.name, log=art / "build.log",
-        modules=art / "modules" if (art / "modules").is_dir() else None)
+        modules=art / "modules" if (art / "modules").is_dir() else None,
+        objects=_stored_objects(art))
     if req.results_dir is not None:
         rd = Path(req.results_dir)
         title = f"build {key[:12]}" + (" (against base)" if base is not None else "")
@@ -352,6 +357,14 @@ def _result(req, fam: Family, key: str, art: Path, *, cached: bool, t0: float) -
         _copy_log(art / "build.log", rd)
     res.duration = time.monotonic() - t0
     return res
+
+
+def _stored_objects(art: Path) -> dict | None:
+    """The object counts the build that stored `art` recorded (older builds: None)."""
+    try:
+        return read_json(art / cache.COMPLETE).get("objects")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _copy_log(log: Path, rd: Path) -> None:

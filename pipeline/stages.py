@@ -154,6 +154,8 @@ def stage_build(ctx: JobContext) -> StageReport:
                           "artifacts": str(res.artifacts_dir)}
     ctx.facts.setdefault("ccache", {"remote": redact_remote(ccache_remote())})
     data = {"key": res.key[:16], "warnings": len(res.warnings)}
+    if res.objects and not res.cached:
+        data["objects"] = res.objects      # predicted (remake_count) and compiled
     if ctx.base_warnings is not None:
         data["new_warnings"] = len(res.new_warnings)
         data["new"] = [w.text() for w in res.new_warnings]

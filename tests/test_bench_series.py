@@ -135,3 +135,13 @@ def test_predicted_remakes_reads_the_first_counter_line():
     assert predicted_remakes(out) == (1055, "[build] 40/1055 objects")
     with pytest.raises(InfraError, match="no build counter line"):
         predicted_remakes("[build] 40 objects\n")
+
+
+def test_predicted_remakes_prefers_the_build_stage_record():
+    """A summary written since the build result records its counts says what the
+    harness predicted; the counter line is only the fallback for older ones."""
+    stage = {"name": "build", "data": {"objects": {"predicted": 2611, "compiled": 2613}}}
+    assert predicted_remakes("[build] 77/2600 objects\n", stage) == (
+        2611, "summary.json: build stage objects.predicted")
+    no_record = {"name": "build", "data": {"objects": {"predicted": None, "compiled": 9}}}
+    assert predicted_remakes("[build] 77/2600 objects\n", no_record)[0] == 2600

@@ -338,3 +338,14 @@ def test_tools_commands_follow_the_build_dir_to_another_worktree(tree, config, t
     text = cmd.read_text()
     assert str(other.resolve()) in text and f"{tree}/" not in text
     assert keep.read_text() == "an object, not a record\n"
+
+
+def test_the_build_records_the_objects_it_predicted_and_compiled(tree, config, tmp_path):
+    """The bench's second-series figure compares a build's time with what the
+    harness predicted; the build result (and a later cache hit of it) carries
+    both counts. A first build has no record to predict from (None: the full
+    count); make printed 3 CC lines."""
+    first = build_kernel(req(tree, config), runner())
+    assert first.objects == {"predicted": None, "compiled": 3}
+    hit = build_kernel(req(tree, config), runner())
+    assert hit.cached and hit.objects == first.objects
