@@ -166,3 +166,6 @@ def test_shipped_profiles_load():
     small = load_profile("small")
     assert small.base == "tinyconfig" and small.fragments == ["vm-min"]
     assert load_profile("bpf").fragments[-1] == "bpf"
+    lean = load_profile("bpf-min")           # the selftests' config without config.x86_64
+    assert lean.base == "tinyconfig" and "bpf" not in lean.fragments
+    assert "tree:tools/testing/selftests/bpf/config" in lean.fragments
