@@ -149,3 +149,28 @@ def test_next_run_reaps_a_vm_whose_watchdog_died_too(tmp_path, monkeypatch):
     finally:
         for p in procs_with("42.50") + procs_with("42.51"):
             os.kill(p, signal.SIGKILL)
+
+
+def test_the_watchdog_waits_for_the_records_lock_and_never_brings_a_record_back(
+        tmp_path, monkeypatch):
+    """The next run's cleanup and a dead run's watchdog can reach the same record at
+    once; the watchdog wrote back a record the cleanup had just removed (the hostile
+    guest test failed on it once). While the lock is held the watchdog does nothing;
+    a record removed under it stays removed."""
+    from vm.state import new_record, records_lock
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    home = tmp_path / "kharness-vm-x"
+    home.mkdir()
+    rec = new_record("kh-locktest" + "0" * 21, home)
+    rec.harness_pid, rec.harness_start = 999_999_999, 1     # a dead owner
+    rec.save()
+    env = dict(os.environ, HARNESS_CACHE=str(tmp_path / "cache"))
+    with records_lock():
+        dog = subprocess.Popen([sys.executable, "-m", "vm.watchdog", str(rec.path), "0"],
+                               cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
+        time.sleep(1.5)                                # it has its EOF: only the lock holds it
+        assert dog.poll() is None and home.exists()
+        assert json.loads(rec.path.read_text())["reaped"] is None
+        rec.remove()                                   # the cleanup got there first
+    assert dog.wait(timeout=20) == 0
+    assert not rec.path.exists()

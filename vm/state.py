@@ -8,14 +8,19 @@ guard (vm/guard.py) has written it.
 SIGKILL included) has its processes killed by token and its temp home removed,
 and says what it cleaned. A VM's watchdog (vm/watchdog.py) does the same the
 moment its harness dies, and leaves the record, marked, for the next run to
-report.
+report. Both hold `records_lock()` while they read, reap and write or remove a
+record: without it a watchdog that loaded the record before the next run's
+cleanup removed it wrote it back afterwards, and the record stayed (seen once
+in the hostile-guest integration test).
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,16 @@ HOME_PREFIX = "kharness-vm-"
 
 def state_dir() -> Path:
     return cache_dir() / "vms"
+
+
+@contextmanager
+def records_lock():
+    """One exclusive lock over the VM records, for a read-reap-write or -remove."""
+    root = state_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 @dataclass
@@ -104,24 +119,25 @@ def describe(rec: VMRecord, done: dict) -> str:
 def cleanup_stale() -> list[str]:
     """Reap every VM whose harness is gone; one line per VM saying what was done
     (by this call, or by the VM's watchdog when its harness died)."""
-    lines = []
-    root = state_dir()
-    if not root.is_dir():
-        return lines
-    for path in sorted(root.glob("*.json")):
-        rec = load(path)
-        if rec is None:
-            path.unlink(missing_ok=True)
-            lines.append(f"removed an unreadable VM record {path}")
-            continue
-        if rec.owner_alive():
-            continue
-        done = reap(rec)
-        if rec.reaped:
-            done = {"killed": rec.reaped.get("killed", []) + done["killed"],
-                    "qemu_pid": rec.reaped.get("qemu_pid") or done["qemu_pid"],
-                    "home_removed": rec.reaped.get("home_removed") or done["home_removed"]}
-        lines.append(describe(rec, done) + (" (its watchdog had reaped it)" if rec.reaped
-                                            else ""))
-        rec.remove()
-    return lines
+    if not state_dir().is_dir():
+        return []
+    with records_lock():
+        return [line for path in sorted(state_dir().glob("*.json"))
+                for line in _cleanup_one(path)]
+
+
+def _cleanup_one(path: Path) -> list[str]:
+    """What cleanup_stale did about one record (nothing while its owner lives)."""
+    rec = load(path)
+    if rec is None:
+        path.unlink(missing_ok=True)
+        return [f"removed an unreadable VM record {path}"]
+    if rec.owner_alive():
+        return []
+    done = reap(rec)
+    if rec.reaped:
+        done = {"killed": rec.reaped.get("killed", []) + done["killed"],
+                "qemu_pid": rec.reaped.get("qemu_pid") or done["qemu_pid"],
+                "home_removed": rec.reaped.get("home_removed") or done["home_removed"]}
+    rec.remove()
+    return [describe(rec, done) + (" (its watchdog had reaped it)" if rec.reaped else "")]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from common.proc import kill_token
 
-from .state import load, reap
+from .state import load, reap, records_lock
 
 
 def wait_for_eof(limit: float, on_limit) -> None:
@@ -45,11 +45,12 @@ def main(argv: list[str]) -> int:
         if rec is not None:
             kill_token(rec.token)
     wait_for_eof(limit, lifetime_over)
-    rec = load(record)
-    if rec is None or rec.reaped:
-        return 0
-    rec.reaped = reap(rec)
-    rec.save()
+    with records_lock():            # the next run's cleanup may be at the same record
+        rec = load(record)
+        if rec is None or rec.reaped:
+            return 0
+        rec.reaped = reap(rec)
+        rec.save()
     return 0
 
 
