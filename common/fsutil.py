@@ -98,3 +98,12 @@ def all_unlocked(paths):
     finally:
         for f in files:
             f.close()
+
+
+@contextmanager
+def exclusive_lock(path: Path):
+    """Hold an exclusive flock on `path` (made, with its dir, if missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import InfraError, InputError
-from common.fsutil import all_unlocked, atomic_write, cache_dir, read_json
+from common.fsutil import all_unlocked, atomic_write, cache_dir, exclusive_lock, read_json
 from patches import worktree as wtmod
 from patches.treeimport import RECORD, trees_dir
 
@@ -153,10 +153,7 @@ def _keep(key: str, f) -> None:
 @contextmanager
 def _store_lock():
     """One store swap or gc at a time (both remove dirs)."""
-    root = artifacts_root()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".store.lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    with exclusive_lock(artifacts_root() / ".store.lock"):
         yield
 
 

@@ -15,7 +15,6 @@ in the hostile-guest integration test).
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from common.fsutil import cache_dir, write_json
+from common.fsutil import cache_dir, exclusive_lock, write_json
 from common.proc import kill_token, proc_start
 
 HOME_PREFIX = "kharness-vm-"
@@ -37,10 +36,7 @@ def state_dir() -> Path:
 @contextmanager
 def records_lock():
     """One exclusive lock over the VM records, for a read-reap-write or -remove."""
-    root = state_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    with exclusive_lock(state_dir() / ".lock"):
         yield
 
 
