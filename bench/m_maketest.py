@@ -17,10 +17,11 @@ that could not apply, configure, build or boot) fails the figure. Each run's
 results go to out/maketest/<run>/ (HARNESS_RESULTS); from each job's summary.json
 the per-job breakdown is built: the apply, config, build, selftests-build, boot and
 test stages (duration and status), the job's wall time (summary started..ended) and
-the objects its build stage compiled. The summary's build stage records no object
-count (its data is the build key and the warnings), so the count is the kbuild `CC`
-lines of the job's build log (<job>/build/build.log), the source figure 3 uses; a
-cached build compiled none."""
+the objects its build stage compiled: the build stage's own count
+(`data.objects.compiled`, what kbuild's watcher counted while make ran), or, for a
+summary written before the build result recorded it, the kbuild `CC` lines of the
+job's build log (<job>/build/build.log), the source figure 3 uses; a cached build
+compiled none."""
 from __future__ import annotations
 
 import datetime as dt
@@ -118,9 +119,13 @@ def _seconds_between(started: str | None, ended: str | None) -> float | None:
         return None
 
 
-def _cc_count(job_dir: Path, build_status: str | None) -> int | None:
+def _cc_count(job_dir: Path, build_status: str | None,
+              build_data: dict | None = None) -> int | None:
     if build_status == "cached":
         return 0
+    compiled = ((build_data or {}).get("objects") or {}).get("compiled")
+    if build_status == "ok" and compiled is not None:
+        return int(compiled)
     log = job_dir / "build" / "build.log"
     if build_status != "ok" or not log.is_file():
         return None
@@ -132,9 +137,11 @@ def job_times(summary_path: Path) -> JobTimes:
     stages = {st["name"]: (st.get("status", "?"), float(st.get("duration") or 0.0))
               for st in s.get("stages", []) if "name" in st}
     build = stages.get("build", (None, 0.0))[0]
+    data = next((st.get("data") for st in s.get("stages", []) if st.get("name") == "build"),
+                None)
     return JobTimes(s.get("job", summary_path.parent.name), s.get("exit_code"),
                     _seconds_between(s.get("started"), s.get("ended")), stages,
-                    _cc_count(summary_path.parent, build))
+                    _cc_count(summary_path.parent, build, data))
 
 
 def read_jobs(results: Path) -> list[JobTimes]:

@@ -219,3 +219,13 @@ def test_breakdown_marks_missing_stages_and_counts(tmp_path):
     row = breakdown(run).splitlines()[2]
     assert row.startswith("| baseline | 3.0 s | 11.0 s | 600.0 s | - | - | - |")
     assert row.endswith("| - | 0 |")
+
+
+def test_the_build_stage_count_is_read_before_the_build_log(tmp_path):
+    """A summary whose build stage recorded `objects.compiled` (what kbuild's watcher
+    counted) gives that count, not the log's CC lines (1000 here)."""
+    d = write_job(tmp_path, 0, "baseline", cached=False)
+    summary = json.loads((d / "summary.json").read_text())
+    summary["stages"][2]["data"] = {"objects": {"predicted": 1700, "compiled": 1709}}
+    (d / "summary.json").write_text(json.dumps(summary))
+    assert read_jobs(tmp_path)[0].cc_objects == 1709
