@@ -9,11 +9,11 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from common.errors import ApplyError, BuildError, InputError
+from common.errors import ApplyError, BuildError, InputError, ParseError
 from common.fsutil import read_json, write_json
 from patches.worktree import repository
 
-from . import cache, srcsync
+from . import btfdelta, cache, srcsync
 from .build import NICE, build_env
 from .key import KeyParts, tree_state
 from .logparse import FileError, first_errors
@@ -57,6 +57,9 @@ class SelftestsResult:
     duration: float
     log: Path
     applied_fixups: list[str]
+    # what became of the earlier output's vmlinux.h for this kernel (keep_bpf_objects);
+    # None when there was none to compare with, or the result came from the cache
+    vmlinux_h: str | None = None
 
 
 def llvm_vars(suffix: str) -> list[str]:
@@ -116,24 +119,28 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
             raise BuildError(f"no vmlinux in the kernel build dir of {fam.name}",
                              hint="build the kernel (with DEBUG_INFO_BTF) first")
         incremental = _sync_output(runner, req.tree, fam, out, progress)
+        keep, header = [], None
+        if incremental:
+            keep, header = keep_bpf_objects(runner, req.tree, obj / "vmlinux", out, progress)
         out.mkdir(parents=True, exist_ok=True)      # the tools' Makefile.include wants it
         argv = (NICE if req.nice else []) + [
             "make", "-C", str(req.tree / BPF_DIR), f"-j{req.jobs}",
             f"OUTPUT={out}/", f"KBUILD_OUTPUT={obj}", f"VMLINUX_BTF={obj / 'vmlinux'}",
-        ] + llvm_vars(req.llvm_suffix) + list(req.targets)
+        ] + llvm_vars(req.llvm_suffix)
 
-        def make():
-            return runner.run(argv, env=build_env(req.tree, False), log=log,
-                              timeout=req.timeout)
+        def make(extra: list[str]):
+            return runner.run(argv + extra + list(req.targets), env=build_env(req.tree, False),
+                              log=log, timeout=req.timeout)
         stats = _bpf_stats(fam)
         t_make = time.monotonic()
         with LogWatcher(log, progress, "selftests-build", stats.get("bpf_objects"),
                         stats.get("per_object"), pattern=BPF_LINE,
                         unit="BPF objects") as watch:
-            res = make()
+            res = make(keep)
             if res.returncode != 0 and incremental and _stale_output(log):
                 _restart_output(fam, out, log)
-                res = make()
+                res = make([])          # an empty output: vmlinux.h is made again
+                header = None
         if res.returncode == 0 and watch.count and not incremental:
             write_json(fam.root / BPF_STATS, {"bpf_objects": watch.count, "per_object": round(
                 (time.monotonic() - t_make) / watch.count, 3)})
@@ -155,7 +162,8 @@ def build_selftests(req: SelftestsRequest, runner, progress=None) -> SelftestsRe
                       {"family": fam.name, "targets": req.targets})
     if progress:
         progress.end("selftests-build", started, "ok")
-    return SelftestsResult(art, key, False, time.monotonic() - t0, art / "build.log", applied)
+    return SelftestsResult(art, key, False, time.monotonic() - t0, art / "build.log", applied,
+                           header)
 
 
 BPF_STATS = "selftests-stats.json"    # the last full selftests build's BPF object count
@@ -186,9 +194,9 @@ def _sync_output(runner, tree: Path, fam: Family, out: Path, progress=None) -> b
     make does not see). A kernel build that relinks vmlinux makes it newer than
     vmlinux.h, so the BTF is dumped again; the Makefile replaces vmlinux.h only
     when the dump differs (cmp), and then the BPF objects, skeletons and test
-    objects after it are rebuilt. bpf_testmod.ko and the other test modules
-    depend on $(VMLINUX_BTF) the same way. The rewrite keeps every record's
-    mtime so that this order holds."""
+    objects after it are rebuilt (unless keep_bpf_objects finds they can stay).
+    bpf_testmod.ko and the other test modules depend on $(VMLINUX_BTF) the same
+    way. The rewrite keeps every record's mtime so that this order holds."""
     old = srcsync.record_tree(fam.selftests_sources)
     if old not in (None, str(tree)):
         if _same_repository(Path(old), tree):
@@ -211,6 +219,90 @@ def _sync_output(runner, tree: Path, fam: Family, out: Path, progress=None) -> b
             progress.info(f"[selftests-build] {len(gone)} BPF objects include a header "
                           f"changed since they were built: compiling them again")
     return incremental
+
+
+VMLINUX_H = "tools/include/vmlinux.h"      # in the output: $(INCLUDE_DIR)/vmlinux.h
+BPFTOOL = "tools/sbin/bpftool"              # in the output: the Makefile's own bpftool
+SHOWN_REASONS = 3
+
+
+def keep_bpf_objects(runner, tree: Path, vmlinux: Path, out: Path,
+                     progress=None) -> tuple[list[str], str | None]:
+    """Keep the earlier output's BPF objects when the new kernel's BTF leaves them
+    good. Returns make's extra arguments and what was decided (None: nothing to
+    compare, make decides as before).
+
+    A kernel whose BTF differs makes the Makefile write a new vmlinux.h, which
+    every BPF object depends on: all of them (824 on 6.12), their skeletons and
+    the test objects were compiled again, 2m21s-2m45s on 2 cores, for each
+    series kernel. But the objects are CO-RE: libbpf relocates their field
+    accesses to the running kernel, so one compiled against the earlier
+    vmlinux.h loads as long as what it names is still there and means the same
+    (btfdelta.compare, and btfdelta.reusable over the tree's BPF sources). Then
+    the new kernel's dump, made here with the output's own bpftool, is written
+    to vmlinux.h, so a prog whose source changed (srcsync gave it a new mtime,
+    make compiles it) sees the new types, and make gets `-o vmlinux.h`: it does
+    not remake it and rebuilds nothing on its account. bpf_testmod.ko and the
+    other test modules depend on $(VMLINUX_BTF), not on vmlinux.h, and are
+    still built against the new kernel.
+
+    vmlinux.h keeps its old mtime. The objects kept are newer than it, so a later
+    build of the same kernel (without `-o`: the dump is then identical) runs the
+    rule, finds the dump equal (cmp) and leaves it, and nothing is rebuilt; a new
+    mtime would rebuild every object then. remake_stale_bpf_objects does not see
+    vmlinux.h at all (it follows includes through the tree, and vmlinux.h is in
+    the output). make names the file as `$(OUTPUT)/tools/include/vmlinux.h`, and
+    OUTPUT ends in `/`: `-o` must spell it with the double slash, or make sees
+    another file and remakes vmlinux.h (tried with GNU make 4.3)."""
+    header, bpftool = out / VMLINUX_H, out / BPFTOOL
+    if not header.is_file() or not bpftool.is_file():
+        return [], None
+    res = runner.run([str(bpftool), "btf", "dump", "file", str(vmlinux), "format", "c"],
+                     timeout=600)
+    if res.returncode != 0 or not res.stdout:
+        return [], _told(progress, "bpftool could not dump the new kernel's BTF; make decides")
+    old = header.read_text(errors="replace")
+    if old == res.stdout:
+        return [], "unchanged"
+    try:
+        delta = btfdelta.compare(old, res.stdout)
+    except ParseError as e:
+        return [], _told(progress, f"{e.message}; all BPF objects rebuilt")
+    verdict = btfdelta.reusable(delta, bpf_sources(tree))
+    if not verdict.reusable:
+        shown = ", ".join(c.text() for c in verdict.reasons[:SHOWN_REASONS])
+        more = len(verdict.reasons) - SHOWN_REASONS
+        return [], _told(progress, f"{shown}{f' (+{more} more)' if more > 0 else ''} "
+                                   f"named by BPF sources; all BPF objects rebuilt")
+    _replace_keeping_mtime(header, res.stdout)
+    unused = len(delta.breaking)
+    why = delta.added() + (f", {unused} change{'s' if unused > 1 else ''} no BPF source "
+                           f"names" if unused else "")
+    return ["-o", f"{out}//{VMLINUX_H}"], _told(progress, f"{why}; BPF objects kept (CO-RE)")
+
+
+def _told(progress, what: str) -> str:
+    if progress is not None:
+        progress.info(f"[selftests-build] vmlinux.h: {what}")
+    return what
+
+
+def bpf_sources(tree: Path) -> list[Path]:
+    """The files a BPF object's names can come from: progs/*.[ch], the headers
+    beside them (bpf_experimental.h, bpf_kfuncs.h, ...), the test modules' headers
+    the progs include, and libbpf's headers (bpf_tracing.h names pt_regs members)."""
+    bpf = tree / BPF_DIR
+    pats = [(bpf / "progs", "*.[ch]"), (bpf, "*.h"), (bpf, "bpf_test*/*.h"),
+            (tree / "tools/lib/bpf", "*.h")]
+    return sorted(p for d, pat in pats for p in d.glob(pat) if p.is_file())
+
+
+def _replace_keeping_mtime(path: Path, text: str) -> None:
+    st = path.stat()
+    tmp = path.with_name(f".{path.name}.kharness")
+    tmp.write_text(text)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp, path)
 
 
 # a skeleton header as gcc wrote it into a test object's .d: found through `-I.`

@@ -217,8 +217,10 @@ def stage_selftests_build(ctx: JobContext) -> StageReport:
     res = build_selftests(req, ctx.runner, CounterOnly(ctx.progress))
     ctx.selftests = res
     ctx.facts["selftests"] = {"key": res.key, "cached": res.cached,
-                              "artifacts": str(res.artifacts_dir)}
-    return StageReport("; ".join([", ".join(targets)] + details), res.cached and ks_cached)
+                              "artifacts": str(res.artifacts_dir), "vmlinux_h": res.vmlinux_h}
+    data = {"vmlinux_h": res.vmlinux_h} if res.vmlinux_h else {}
+    return StageReport("; ".join([", ".join(targets)] + details), res.cached and ks_cached,
+                       data)
 
 
 def _build_kselftests(ctx: JobContext) -> list[str]:
