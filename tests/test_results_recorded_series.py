@@ -1,6 +1,6 @@
 """The results layer on real recorded jobs of a shipped series (tests/data/runs,
-see its README): fanotify-bpf@v1-6.12 (its fast path test, two subtests),
-v3-6.12 and v3.1-6.12 on the bpf profile under TCG, each a test_progs suite (fanotify-filter: one test, three subtests) and the smoke
+see its README): fanotify-bpf@v1-6.12 and v2-6.12 (the fast path test, two
+subtests), v3-6.12 and v3.1-6.12 on the bpf profile under TCG, each a test_progs suite (fanotify-filter: one test, three subtests) and the smoke
 suite (12 test_progs tests, 32 results with their subtests), and the base tree's
 job on the same profile (smoke only), their baseline. report, JUnit, KTAP,
 JSON, compare, revisions and the bisect criteria read them as they read any job."""
@@ -20,11 +20,14 @@ from results.store import load_job
 
 DATA = Path(__file__).parent / "data"
 RUNS = DATA / "runs"
-V1, V3, V31, BASE = ("fanotify-v1-6.12", "fanotify-v3-6.12", "fanotify-v3.1-6.12",
-                     "base-6.12-bpf")
-RECORDED = {"v1-6.12": V1, "v3-6.12": V3, "v3.1-6.12": V31}
-RANGE_DIFFS = {("v1-6.12", "v3-6.12"): DATA / "rangediff" / "fanotify-bpf-v1-6.12-v3-6.12.txt",
-               ("v3-6.12", "v3.1-6.12"): DATA / "rangediff" / "fanotify-bpf-v3-6.12-v3.1-6.12.txt"}
+V1, V2, V3, V31, BASE = ("fanotify-v1-6.12", "fanotify-v2-6.12", "fanotify-v3-6.12",
+                         "fanotify-v3.1-6.12", "base-6.12-bpf")
+RECORDED = {"v1-6.12": V1, "v2-6.12": V2, "v3-6.12": V3, "v3.1-6.12": V31}
+FASTPATH_JOBS = (V1, V2)
+
+
+def range_diff_file(old: str, new: str) -> Path:
+    return DATA / "rangediff" / f"fanotify-bpf-{old}-{new}.txt"
 FILTER = ["pass_inside", "deny_inside", "args"]
 FASTPATH = ["subtree", "ondir"]
 
@@ -35,7 +38,7 @@ def copy(tmp_path, name):
     return dest
 
 
-@pytest.mark.parametrize("name", [V1, V3, V31, BASE])
+@pytest.mark.parametrize("name", [V1, V2, V3, V31, BASE])
 def test_recorded_series_jobs_are_real_complete_jobs(name):
     job = load_job(RUNS / name)
     assert job.state == "complete" and job.exit_code == 0
@@ -47,7 +50,7 @@ def test_recorded_series_jobs_are_real_complete_jobs(name):
     filt = {f"fanotify-filter/fanotify_filter/{t}" for t in FILTER}
     fast = {f"fanotify-bpf/bpf_fanotify_fastpath/{t}" for t in FASTPATH}
     assert filt <= paths if name in (V3, V31) else not filt & paths
-    assert fast <= paths if name == V1 else not fast & paths
+    assert fast <= paths if name in FASTPATH_JOBS else not fast & paths
     smoke = [p for p in paths if p.startswith("smoke/")]
     parents = [p for p in smoke if any(q.startswith(p + "/") for q in smoke)]
     assert sorted(parents) == ["smoke/btf_dump", "smoke/map_init", "smoke/xdp_adjust_tail"]
@@ -127,9 +130,9 @@ def test_compare_a_recorded_series_job_with_its_recorded_baseline(capsys):
     ("boot", "good"),
     ("build", "good"),
 ])
-@pytest.mark.parametrize("name", [V1, V3, V31, BASE])
+@pytest.mark.parametrize("name", [V1, V2, V3, V31, BASE])
 def test_bisect_criteria_on_recorded_series_jobs(name, criterion, verdict):
-    if name in (V1, BASE) and "fanotify_filter" in criterion:
+    if name in (V1, V2, BASE) and "fanotify_filter" in criterion:
         verdict = "skip"                 # no filter test in these jobs
     got, why = judge(parse_criterion(criterion), load_job(RUNS / name))
     assert got == verdict, why
@@ -152,16 +155,17 @@ def test_revisions_report_from_the_recorded_jobs(tmp_path, monkeypatch, capsys):
                         lambda s: list(RECORDED))
     monkeypatch.setattr(patches.rangediff, "range_diff",
                         lambda req, runner: SimpleNamespace(
-                            text=RANGE_DIFFS[(req.old, req.new)].read_text()))
+                            text=range_diff_file(req.old, req.new).read_text()))
     assert harness.main(["revisions", "fanotify-bpf", "--results", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines() if ln.strip()}
-    assert rows["test"] == ["v1-6.12", "v3-6.12", "v3.1-6.12"]
+    assert rows["test"] == ["v1-6.12", "v2-6.12", "v3-6.12", "v3.1-6.12"]
     for t in FILTER:
-        assert rows[f"fanotify-filter/fanotify_filter/{t}"] == ["-", "pass", "pass"]
+        assert rows[f"fanotify-filter/fanotify_filter/{t}"] == ["-", "-", "pass", "pass"]
     for t in FASTPATH:
-        assert rows[f"fanotify-bpf/bpf_fanotify_fastpath/{t}"] == ["pass", "-", "-"]
+        assert rows[f"fanotify-bpf/bpf_fanotify_fastpath/{t}"] == ["pass", "pass", "-", "-"]
     (page,) = tmp_path.glob("*/report.html")
     html = page.read_text()
     assert "rcu_dereference_protected" in html          # patch 4, added in v3.1
-    assert "add fast path handlers called before events are queued" in html  # v1, dropped
+    assert "add fast path handlers called before events are queued" in html  # v1 and v2
+    assert "FAN_FP_RET_ALLOW/_DENY" in html             # v2's permission verdicts
