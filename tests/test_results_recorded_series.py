@@ -169,3 +169,32 @@ def test_revisions_report_from_the_recorded_jobs(tmp_path, monkeypatch, capsys):
     assert "rcu_dereference_protected" in html          # patch 4, added in v3.1
     assert "add fast path handlers called before events are queued" in html  # v1 and v2
     assert "FAN_FP_RET_ALLOW/_DENY" in html             # v2's permission verdicts
+
+
+# The other shipped series, one real job each (bpf profile, TCG): the series' own
+# suite and its tests' paths, beside smoke 32/32.
+OTHER = {
+    "iter-pagecache-rfc-6.12": ("iter-pagecache", ["iter-pagecache/iter_pagecache"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER))
+def test_recorded_jobs_of_the_other_series(name, tmp_path, capsys):
+    suite, own = OTHER[name]
+    job = load_job(RUNS / name)
+    assert job.state == "complete" and job.exit_code == 0
+    paths = {p for p, _ in job.tests()}
+    assert set(own) <= paths
+    root = ET.parse(RUNS / name / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert suites[suite].get("failures") == "0"
+    assert suites["smoke"].get("tests") == "32"
+    assert harness.main(["compare", str(RUNS / BASE), str(RUNS / name)]) == 0
+    out = capsys.readouterr().out
+    assert f"new tests ({len(own)}):" in out and "verdict: no regression" in out
+    assert all(f"{t}: - -> pass" in out for t in own)
+    test = own[0].split("/", 1)[1]
+    assert judge(parse_criterion(f"test:{test}"), job)[0] == "good"
+    assert judge(parse_criterion(f"test:{test}"), load_job(RUNS / BASE))[0] == "skip"
+    assert harness.main(["report", str(copy(tmp_path, name))]) == 0
+    assert "FAIL" not in capsys.readouterr().out
