@@ -8,7 +8,8 @@ what it cannot survive is a name it uses going away or changing meaning: a type
 or member removed, a member's type changed, an enumerator removed or given a new
 value (compiled in as a constant), a typedef or a kfunc prototype changed. Those
 are the `breaking` changes; the rest is counted. Whether a breaking change
-matters is `reusable`'s question: only if a BPF source names it."""
+matters is `reusable`'s question: only if an object kept can see it (its BTF
+names the type or kfunc) or, for an enumerator, a BPF source names it."""
 from __future__ import annotations
 
 import re
@@ -282,23 +283,70 @@ def _leaf(path: str) -> str:
 @dataclass(frozen=True)
 class Verdict:
     reusable: bool
-    reasons: tuple[Change, ...] = ()    # the breaking changes some source names
+    reasons: tuple[Change, ...] = ()    # the breaking changes a kept object can see
 
 
-def reusable(delta: BtfDelta, sources: Iterable[Path]) -> Verdict:
-    """Objects compiled against the old dump stay good unless a breaking change
-    touches a name some BPF source spells out, as a whole word: a type, member,
-    enumerator or kfunc removed or changed that no source names is one no
-    object uses (going back from a series kernel to its base, the series' own
-    types disappear, and no source left names them). Comments count too: the
-    check errs towards rebuilding."""
+# Changes an object compiled against the old dump shows in its own BTF when they
+# can touch it: vmlinux.h applies preserve_access_index to every struct and union,
+# so each type an object reaches a member through (every link of a chain) is in
+# the object's BTF, and so is each kfunc it calls (an extern func). An enumerator
+# leaves no trace (its value is compiled in), nor does a declaration not understood.
+BY_OBJECT = frozenset({"removed member", "member type", "removed type", "typedef",
+                       "removed kfunc", "kfunc prototype"})
+
+
+def btf_name(c: Change) -> str:
+    """The name an object's BTF holds when `c` can touch it: the aggregate's for a
+    member change (`struct lsm_static_calls_table` for its `inode_unlink`), the
+    change's own otherwise."""
+    if c.what in ("removed member", "member type"):
+        return c.where.split()[-1]
+    return c.name
+
+
+def reusable(delta: BtfDelta, sources: Iterable[Path], objects: Iterable[Path]) -> Verdict:
+    """Objects compiled against the old dump stay good unless a breaking change can
+    reach one of them. A type, member, typedef or kfunc change matters when some
+    kept object's strings hold the type's or kfunc's name (its BTF names every type
+    it reads and every kfunc it calls); only member names are not enough: a source
+    saying `inode_unlink` may mean the LSM hook, not the member of the same name
+    in `struct lsm_static_calls_table`, which no object reads. An enumerator matters
+    when some BPF source spells it as a whole word (comments count too: this errs
+    towards rebuilding), and a declaration not understood always does. Going back
+    from a series kernel to its base, the series' own types disappear, and no kept
+    object or source left names them."""
     if not delta.breaking:
         return Verdict(True)
+    by_obj = {c for c in delta.breaking if c.what in BY_OBJECT and c.name != ANY}
+    seen = object_names({btf_name(c) for c in by_obj}, objects) if by_obj else set()
+    words = _source_words(sources) if len(by_obj) < len(delta.breaking) else set()
+    hits = tuple(c for c in delta.breaking if (btf_name(c) in seen if c in by_obj
+                                               else c.name == ANY or c.name in words))
+    return Verdict(not hits, hits)
+
+
+def object_names(names: set[str], objects: Iterable[Path]) -> set[str]:
+    """Which of `names` some object holds as a NUL-delimited string (a BTF string
+    table entry; a symbol or a string constant of the same spelling counts too,
+    which only errs towards rebuilding)."""
+    want = {n.encode() for n in names}
+    found: set[bytes] = set()
+    for p in objects:
+        try:
+            data = p.read_bytes()
+        except OSError:
+            continue
+        found |= want & set(data.split(b"\0"))
+        if found == want:
+            break
+    return {n.decode() for n in found}
+
+
+def _source_words(sources: Iterable[Path]) -> set[str]:
     words: set[str] = set()
     for p in sources:
         try:
             words.update(_WORD.findall(p.read_text(errors="replace")))
         except OSError:
             continue
-    hits = tuple(c for c in delta.breaking if c.name == ANY or c.name in words)
-    return Verdict(not hits, hits)
+    return words

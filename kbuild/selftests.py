@@ -238,7 +238,8 @@ def keep_bpf_objects(runner, tree: Path, vmlinux: Path, out: Path,
     series kernel. But the objects are CO-RE: libbpf relocates their field
     accesses to the running kernel, so one compiled against the earlier
     vmlinux.h loads as long as what it names is still there and means the same
-    (btfdelta.compare, and btfdelta.reusable over the tree's BPF sources). Then
+    (btfdelta.compare, and btfdelta.reusable over the objects make will keep and
+    the tree's BPF sources). Then
     the new kernel's dump, made here with the output's own bpftool, is written
     to vmlinux.h, so a prog whose source changed (srcsync gave it a new mtime,
     make compiles it) sees the new types, and make gets `-o vmlinux.h`: it does
@@ -268,16 +269,16 @@ def keep_bpf_objects(runner, tree: Path, vmlinux: Path, out: Path,
         delta = btfdelta.compare(old, res.stdout)
     except ParseError as e:
         return [], _told(progress, f"{e.message}; all BPF objects rebuilt")
-    verdict = btfdelta.reusable(delta, bpf_sources(tree))
+    verdict = btfdelta.reusable(delta, bpf_sources(tree), kept_bpf_objects(tree, out))
     if not verdict.reusable:
         shown = ", ".join(c.text() for c in verdict.reasons[:SHOWN_REASONS])
         more = len(verdict.reasons) - SHOWN_REASONS
         return [], _told(progress, f"{shown}{f' (+{more} more)' if more > 0 else ''} "
-                                   f"named by BPF sources; all BPF objects rebuilt")
+                                   f"matter to the BPF objects; all BPF objects rebuilt")
     _replace_keeping_mtime(header, res.stdout)
     unused = len(delta.breaking)
-    why = delta.added() + (f", {unused} change{'s' if unused > 1 else ''} no BPF source "
-                           f"names" if unused else "")
+    why = delta.added() + (f", {unused} change{'s' if unused > 1 else ''} no BPF object "
+                           f"sees" if unused else "")
     return ["-o", f"{out}//{VMLINUX_H}"], _told(progress, f"{why}; BPF objects kept (CO-RE)")
 
 
@@ -295,6 +296,26 @@ def bpf_sources(tree: Path) -> list[Path]:
     pats = [(bpf / "progs", "*.[ch]"), (bpf, "*.h"), (bpf, "bpf_test*/*.h"),
             (tree / "tools/lib/bpf", "*.h")]
     return sorted(p for d, pat in pats for p in d.glob(pat) if p.is_file())
+
+
+def kept_bpf_objects(tree: Path, out: Path) -> list[Path]:
+    """The BPF objects make will keep: those of the tree's progs/*.c (in the output
+    and its flavour dirs, no_alu32/ and cpuv4/) that are newer than their source.
+    An object whose source changed is compiled again against the new vmlinux.h, and
+    one of a prog the tree no longer has is not linked, so neither needs to
+    survive the new kernel's BTF."""
+    dirs = [out] + sorted(d for d in out.iterdir() if d.is_dir()) if out.is_dir() else []
+    kept = []
+    for src in sorted((tree / BPF_DIR / "progs").glob("*.c")):
+        when = src.stat().st_mtime
+        for d in dirs:
+            obj = d / (src.stem + ".bpf.o")
+            try:
+                if obj.stat().st_mtime >= when:
+                    kept.append(obj)
+            except FileNotFoundError:
+                continue
+    return kept
 
 
 def _replace_keeping_mtime(path: Path, text: str) -> None:

@@ -107,23 +107,59 @@ def write(tmp_path: Path, text: str) -> Path:
     return p
 
 
-@pytest.mark.parametrize("source, named", [
-    ("int x = t->mode;", ["mode"]),
-    ("if (v == NO_MIGRATE) return 0; /* mode */", ["mode", "NO_MIGRATE"]),
-    ("int modes = t->mode_x; /* NO_MIGRATEd */", []),     # whole words only
-    ("", []),
+def obj(tmp_path: Path, data: bytes) -> Path:
+    p = tmp_path / "prog.bpf.o"
+    p.write_bytes(data)
+    return p
+
+
+@pytest.mark.parametrize("source, strings, named", [
+    # the member's struct in an object's strings: the removed member matters
+    ("", b"\x7fELF\0bpf_test_timer\0mode\0", ["mode"]),
+    # a source spelling the member, with no object holding its struct, does not
+    ("int x = t->mode;", b"\0mode\0", []),
+    ("int x = t->mode;", b"\0bpf_test_timer_x\0xbpf_test_timer\0", []),  # whole strings
+    # enumerators leave no trace in an object: the sources decide
+    ("if (v == NO_MIGRATE) return 0;", b"", ["NO_MIGRATE"]),
+    ("int modes = t->mode_x; /* NO_MIGRATEd */", b"", []),   # whole words only
+    ("", b"", []),
 ])
-def test_reusable_unless_a_source_names_a_breaking_change(tmp_path, source, named):
+def test_reusable_unless_a_kept_object_or_a_source_has_a_breaking_change(
+        tmp_path, source, strings, named):
     delta = compare(*pair("inline-enum"))
-    v = reusable(delta, [write(tmp_path, source), tmp_path / "gone.h"])
+    v = reusable(delta, [write(tmp_path, source), tmp_path / "gone.h"],
+                 [obj(tmp_path, strings), tmp_path / "gone.bpf.o"])
     assert v.reusable == (not named)
     assert [c.name for c in v.reasons] == named
 
 
+@pytest.mark.parametrize("strings, kept", [
+    (b"\0nft_payload\0offset\0", False),
+    (b"\0offset\0", True),                 # the member's name alone: another struct's
+])
+def test_a_member_type_change_is_read_from_its_struct(tmp_path, strings, kept):
+    delta = compare(*pair("member-type"))
+    assert [c.text() for c in delta.breaking] == ["member type struct nft_payload.offset "
+                                                  "(u8 -> u16)"]
+    v = reusable(delta, [write(tmp_path, "int o = p->offset;")], [obj(tmp_path, strings)])
+    assert v.reusable == kept
+
+
+@pytest.mark.parametrize("called, kept", [
+    (b"\0bpf_task_from_pid\0", False),
+    (b"\0bpf_task_from_pid_x\0", True),
+])
+def test_a_removed_kfunc_matters_to_an_object_that_calls_it(tmp_path, called, kept):
+    delta = compare(*pair("kfuncs", back=True))
+    assert "removed kfunc bpf_task_from_pid" in [c.text() for c in delta.breaking]
+    v = reusable(delta, [write(tmp_path, "bpf_task_from_pid(1);")], [obj(tmp_path, called)])
+    assert v.reusable == kept
+
+
 def test_no_breaking_change_reads_no_source(tmp_path):
-    assert reusable(compare(*pair("new-type")), [tmp_path / "absent.c"]).reusable
+    assert reusable(compare(*pair("new-type")), [tmp_path / "absent.c"], []).reusable
 
 
 def test_a_declaration_not_understood_always_matters(tmp_path):
     delta = BtfDelta(breaking=(Change("declaration", "int x[", ANY),))
-    assert not reusable(delta, [write(tmp_path, "")]).reusable
+    assert not reusable(delta, [write(tmp_path, "")], []).reusable

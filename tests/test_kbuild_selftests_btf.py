@@ -33,12 +33,17 @@ def excerpt(case: str, version: str) -> str:
     return (DATA / f"{case}.{version}.h").read_text()
 
 
-def first_build(tree: Path, header: str, bpftool: bool = True) -> Path:
-    """A full build whose output has the Makefile's vmlinux.h (dumped long ago)
-    and, unless told otherwise, its bpftool. Returns the output dir."""
+def first_build(tree: Path, header: str, bpftool: bool = True, btf: bytes = b"") -> Path:
+    """A full build whose output has the Makefile's vmlinux.h (dumped long ago),
+    unless told otherwise its bpftool, and an object for each prog whose strings
+    hold `btf` (a type or kfunc name of its BTF). Returns the output dir."""
     def make(argv):
         fake_selftests_make(argv)
         out = out_dir(argv)
+        for src in (tree / "tools/testing/selftests/bpf/progs").glob("*.c"):
+            for d in (out, out / "cpuv4"):
+                d.mkdir(exist_ok=True)
+                (d / f"{src.stem}.bpf.o").write_bytes(b"\x7fELF\0" + btf + b"\0mode\0")
         (out / "tools/include").mkdir(parents=True, exist_ok=True)
         (out / "tools/include/vmlinux.h").write_text(header)
         os.utime(out / "tools/include/vmlinux.h", (OLD_MTIME, OLD_MTIME))
@@ -68,27 +73,31 @@ def info(text: str) -> list[str]:
     return [ln for ln in text.splitlines() if "vmlinux.h:" in ln]
 
 
-@pytest.mark.parametrize("case, old, new, source, kept, line", [
-    ("new-type", "6.12", "6.18", "", True, "1 type added; BPF objects kept (CO-RE)"),
-    # back to the base: the series' type is gone, and no source left names it
-    ("new-type", "6.18", "6.12", "int lock(struct bpf_spin_lock *l);", True,
-     "nothing added, 1 change no BPF source names; BPF objects kept (CO-RE)"),
-    ("inline-enum", "6.12", "6.18", "u64 t = timer->time_start;", True,
-     "nothing added, 3 changes no BPF source names; BPF objects kept (CO-RE)"),
-    ("inline-enum", "6.12", "6.18", "if (timer->mode == 1) return 0;", False,
-     "removed member struct bpf_test_timer.mode named by BPF sources; "
+@pytest.mark.parametrize("case, old, new, source, btf, kept, line", [
+    ("new-type", "6.12", "6.18", "", b"", True, "1 type added; BPF objects kept (CO-RE)"),
+    # back to the base: the series' type is gone, and no kept object holds it
+    ("new-type", "6.18", "6.12", "int lock(struct bpf_res_spin_lock *l);", b"", True,
+     "nothing added, 1 change no BPF object sees; BPF objects kept (CO-RE)"),
+    ("new-type", "6.18", "6.12", "", b"bpf_res_spin_lock", False,
+     "removed type struct bpf_res_spin_lock matter to the BPF objects; "
+     "all BPF objects rebuilt"),
+    # a source spelling the member is not enough: the object must hold its struct
+    ("inline-enum", "6.12", "6.18", "if (timer->mode == 1) return 0;", b"", True,
+     "nothing added, 3 changes no BPF object sees; BPF objects kept (CO-RE)"),
+    ("inline-enum", "6.12", "6.18", "if (timer->mode == 1) return 0;", b"bpf_test_timer",
+     False, "removed member struct bpf_test_timer.mode matter to the BPF objects; "
      "all BPF objects rebuilt"),
     ("enum-values", "6.12", "6.18", "int f = BIO_QUIET | BIO_CHAIN | BIO_REFFED | BIO_REMAPPED;",
-     False, "enumerator value BIO_QUIET (3 -> 2), enumerator value BIO_CHAIN (4 -> 3), "
-     "enumerator value BIO_REFFED (5 -> 4) (+1 more) named by BPF sources; "
+     b"", False, "enumerator value BIO_QUIET (3 -> 2), enumerator value BIO_CHAIN (4 -> 3), "
+     "enumerator value BIO_REFFED (5 -> 4) (+1 more) matter to the BPF objects; "
      "all BPF objects rebuilt"),
 ])
 def test_bpf_objects_kept_exactly_when_the_new_btf_leaves_them_good(tree, case, old, new,
-                                                                    source, kept, line):
+                                                                    source, btf, kept, line):
     progs = tree / "tools/testing/selftests/bpf/progs"
     progs.mkdir()
     (progs / "timer.c").write_text(f'#include "vmlinux.h"\n{source}\n')
-    out = first_build(tree, excerpt(case, old))
+    out = first_build(tree, excerpt(case, old), btf=btf)
     res, makes, dumps, text = next_build(tree, excerpt(case, new))
     header = out / "tools/include/vmlinux.h"
     assert dumps == [[str(out / "tools/sbin/bpftool"), "btf", "dump", "file",
@@ -100,6 +109,22 @@ def test_bpf_objects_kept_exactly_when_the_new_btf_leaves_them_good(tree, case, 
     # kept: the new types for the progs make compiles again, under the old mtime
     assert header.read_text() == excerpt(case, new if kept else old)
     assert header.stat().st_mtime == OLD_MTIME
+
+
+def test_an_object_make_compiles_again_or_drops_does_not_count(tree):
+    """The object holding the removed type is older than its changed source (make
+    compiles it against the new vmlinux.h), and another one's prog is gone from the
+    tree: neither keeps the objects from staying."""
+    progs = tree / "tools/testing/selftests/bpf/progs"
+    progs.mkdir()
+    (progs / "timer.c").write_text("int x;\n")
+    out = first_build(tree, excerpt("new-type", "6.18"), btf=b"bpf_res_spin_lock")
+    (out / "gone.bpf.o").write_bytes(b"\0bpf_res_spin_lock\0")
+    later = (out / "timer.bpf.o").stat().st_mtime + 5
+    os.utime(progs / "timer.c", (later, later))
+    res, makes, _, _ = next_build(tree, excerpt("new-type", "6.12"))
+    assert "-o" in makes[0]
+    assert res.vmlinux_h == "nothing added, 1 change no BPF object sees; BPF objects kept (CO-RE)"
 
 
 def test_an_identical_dump_leaves_it_to_make(tree):
