@@ -2,7 +2,9 @@
 see its README): fanotify-bpf@v1-6.12 and v2-6.12 (the fast path test, two
 subtests), v3-6.12 and v3.1-6.12 on the bpf profile under TCG, each a test_progs suite (fanotify-filter: one test, three subtests) and the smoke
 suite (12 test_progs tests, 32 results with their subtests), and the base tree's
-job on the same profile (smoke only), their baseline. report, JUnit, KTAP,
+job on the same profile (smoke only), their baseline; and one job of each other
+shipped series: iter-pagecache@rfc-6.12 (iter_pagecache) and
+path-iterator@v5.1-6.12 (path_iter, 11 subtests). report, JUnit, KTAP,
 JSON, compare, revisions and the bisect criteria read them as they read any job."""
 from __future__ import annotations
 
@@ -173,8 +175,13 @@ def test_revisions_report_from_the_recorded_jobs(tmp_path, monkeypatch, capsys):
 
 # The other shipped series, one real job each (bpf profile, TCG): the series' own
 # suite and its tests' paths, beside smoke 32/32.
+PATH_ITER = ["destroy_twice", "for_each", "invalid_read_path_iter", "missing_destroy",
+             "missing_new", "new_twice", "open_code", "path_walk_example", "reuse_path_iter",
+             "untrusted_path", "use_path_after_destroy"]
 OTHER = {
     "iter-pagecache-rfc-6.12": ("iter-pagecache", ["iter-pagecache/iter_pagecache"]),
+    "path-iterator-v5.1-6.12": ("path-iterator",
+                                [f"path-iterator/path_iter/{t}" for t in PATH_ITER]),
 }
 
 
@@ -187,7 +194,7 @@ def test_recorded_jobs_of_the_other_series(name, tmp_path, capsys):
     assert set(own) <= paths
     root = ET.parse(RUNS / name / "junit.xml").getroot()
     suites = {s.get("name"): s for s in root.iter("testsuite")}
-    assert suites[suite].get("failures") == "0"
+    assert (suites[suite].get("tests"), suites[suite].get("failures")) == (str(len(own)), "0")
     assert suites["smoke"].get("tests") == "32"
     assert harness.main(["compare", str(RUNS / BASE), str(RUNS / name)]) == 0
     out = capsys.readouterr().out
