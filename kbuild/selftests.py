@@ -214,6 +214,10 @@ def _sync_output(runner, tree: Path, fam: Family, out: Path, progress=None) -> b
         if progress is not None and n:
             progress.info(f"[selftests-build] {n} dependency files: skeleton headers "
                           f"named by the output dir")
+        lists = forget_test_lists(tree)
+        if progress is not None and lists:
+            progress.info(f"[selftests-build] {', '.join(lists)}: made again from this "
+                          f"tree's tests")
         gone = remake_stale_bpf_objects(tree, out)
         if progress is not None and gone:
             progress.info(f"[selftests-build] {len(gone)} BPF objects include a header "
@@ -324,6 +328,35 @@ def _replace_keeping_mtime(path: Path, text: str) -> None:
     tmp.write_text(text)
     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
     os.replace(tmp, path)
+
+
+# the test lists the Makefile generates into the source tree (one DEFINE_TEST per
+# test function of the dir's *.c), which test_progs.c and test_maps.c include
+TEST_LISTS = ("prog_tests/tests.h", "map_tests/tests.h")
+
+
+def forget_test_lists(tree: Path) -> list[str]:
+    """Remove the tree's generated test lists before an incremental build, so that
+    make writes them again and compiles test_progs.o after them.
+
+    A list lives in the worktree, not in the output, and make remakes it only when
+    a test source is newer. An output carried over from another worktree has a
+    test_progs.o compiled from that worktree's list; this tree's list is older
+    than it, so make kept it, and test_progs named a test whose object was not
+    linked: going back from path-iterator@v5.1-6.12 to the base tree, test_progs
+    stopped at once with "Test 186:path_iter must have either test_path_iter() or
+    serial_test_path_iter() defined" and every smoke test was missing. Writing
+    the list again costs one sed over the tests and compiling test_progs.o (and
+    test_maps.o) again. Returns the lists removed."""
+    bpf = tree / BPF_DIR
+    gone = []
+    for rel in TEST_LISTS:
+        try:
+            (bpf / rel).unlink()
+        except FileNotFoundError:
+            continue
+        gone.append(rel)
+    return gone
 
 
 # a skeleton header as gcc wrote it into a test object's .d: found through `-I.`

@@ -335,3 +335,26 @@ def test_skeleton_headers_in_dep_files_are_named_by_the_output_dir(tree):
     assert " missing.skel.h \\" in seen["d"]
     assert f" {out}//tools/include/bpf/skel_internal.h" in seen["d"]
     assert seen["mtime"] == 1_700_000_000
+
+
+def test_the_test_lists_are_made_again_for_an_incremental_build(tmp_path):
+    """An output from another worktree has a test_progs.o compiled from that tree's
+    prog_tests/tests.h; the new tree's older list would leave it (a test of the
+    other tree's, with no object linked): the lists go before make runs, and only
+    for an incremental build."""
+    repo = tmp_path / "repo.git"
+    a = as_worktree(bpf_tree(tmp_path), repo)
+    b = as_worktree(bpf_sources(tmp_path, "linux-2"), repo)
+    for t in (a, b):
+        for rel in ("prog_tests/tests.h", "map_tests/tests.h"):
+            (t / "tools/testing/selftests/bpf" / rel).parent.mkdir(exist_ok=True)
+            (t / "tools/testing/selftests/bpf" / rel).write_text("DEFINE_TEST(x)\n")
+    seen = []
+
+    def lists(argv):
+        bpf = Path(argv[argv.index("-C") + 1])
+        seen.append([(bpf / r).exists() for r in ("prog_tests/tests.h", "map_tests/tests.h")])
+        records_made_in(a)(argv)
+    build_selftests(sreq(a), base_runner(effect=lists))                  # fresh: kept
+    build_selftests(sreq(b), base_runner(effect=lists, head="b" * 40))   # incremental
+    assert seen == [[True, True], [False, False]]
