@@ -40,16 +40,20 @@ class Change:
 class BtfDelta:
     types_added: int = 0
     members_added: int = 0
+    arrays_longer: int = 0              # array members whose outer length grew
     enumerators_added: int = 0
     functions_added: int = 0
     breaking: tuple[Change, ...] = ()
 
     def added(self) -> str:
-        """`12 types, 30 members added`, the non-zero counts only."""
+        """`12 types, 30 members added`, the non-zero counts only, and `2 arrays
+        longer` when some array member grew."""
         parts = [f"{n} {w}{'s' if n > 1 else ''}" for n, w in (
             (self.types_added, "type"), (self.members_added, "member"),
             (self.enumerators_added, "enumerator"), (self.functions_added, "kfunc")) if n]
-        return (", ".join(parts) + " added") if parts else "nothing added"
+        text = (", ".join(parts) + " added") if parts else "nothing added"
+        n = self.arrays_longer
+        return text + (f", {n} array{'s' if n > 1 else ''} longer" if n else "")
 
 
 @dataclass
@@ -236,7 +240,7 @@ def compare(old_text: str, new_text: str) -> BtfDelta:
     cannot be read)."""
     old, new = parse(old_text), parse(new_text)
     breaking: list[Change] = []
-    members_added = 0
+    members_added = arrays_longer = 0
     for key, was in old.aggregates.items():
         now = new.aggregates.get(key)
         if now is None:
@@ -248,6 +252,8 @@ def compare(old_text: str, new_text: str) -> BtfDelta:
         for m, t in was.items():
             if m not in now:
                 breaking.append(Change("removed member", key, _leaf(m)))
+            elif now[m] != t and longer_array(t, now[m]):
+                arrays_longer += 1
             elif now[m] != t:
                 breaking.append(Change("member type", key, _leaf(m), f"{t} -> {now[m]}"))
     # a type only declared before and defined now: its members are new ones
@@ -270,10 +276,26 @@ def compare(old_text: str, new_text: str) -> BtfDelta:
                                    else "kfunc prototype", name, name))
     breaking += [Change("declaration", s[:60], ANY) for s in sorted(old.other - new.other)]
     return BtfDelta(types_added=len(new.declared - old.declared),
-                    members_added=members_added,
+                    members_added=members_added, arrays_longer=arrays_longer,
                     enumerators_added=len(new.enumerators.keys() - old.enumerators.keys()),
                     functions_added=len(new.functions.keys() - old.functions.keys()),
                     breaking=tuple(breaking))
+
+
+# a member's type text as the dump gives it: `atomic_long_t [10]`, `int [3][4]`
+_ARRAY = re.compile(r"^(.*?)\s*\[(\d+)\]((?:\s*\[\d+\])*)$")
+
+
+def longer_array(was: str, now: str) -> bool:
+    """An array member whose outer length grew, the element type and any inner
+    lengths the same: an object indexes it by the element's size, which has not
+    changed, and libbpf relocates the member's offset and those after it (enabling
+    fanotify grows `struct ucounts`' `ucount[10]` to `[12]`, Landlock `struct
+    lsm_static_calls_table`'s members from `[4]` to `[5]`). An inner length or a
+    shorter array changes where elements are, or drops them, so either breaks."""
+    a, b = _ARRAY.match(was), _ARRAY.match(now)
+    return bool(a and b and (a.group(1), a.group(3)) == (b.group(1), b.group(3))
+                and int(b.group(2)) > int(a.group(2)))
 
 
 def _leaf(path: str) -> str:

@@ -163,3 +163,20 @@ def test_no_breaking_change_reads_no_source(tmp_path):
 def test_a_declaration_not_understood_always_matters(tmp_path):
     delta = BtfDelta(breaking=(Change("declaration", "int x[", ANY),))
     assert not reusable(delta, [write(tmp_path, "")], []).reusable
+
+
+@pytest.mark.parametrize("was, now, longer", [
+    ("atomic_long_t ucount[10];", "atomic_long_t ucount[12];", True),     # fanotify on
+    ("struct lsm_static_call inode_unlink[4];", "struct lsm_static_call inode_unlink[5];",
+     True),                                                                # Landlock on
+    ("int b[3][4];", "int b[5][4];", True),              # the outer length only
+    ("int b[3][4];", "int b[3][5];", False),             # an inner one moves elements
+    ("atomic_long_t ucount[12];", "atomic_long_t ucount[10];", False),   # shorter
+    ("long ucount[10];", "int ucount[12];", False),      # another element type
+    ("int x;", "int x[2];", False),
+])
+def test_an_array_member_that_only_grew_is_not_breaking(was, now, longer):
+    delta = compare(f"struct ucounts {{\n\tint a;\n\t{was}\n}};\n",
+                    f"struct ucounts {{\n\tint a;\n\t{now}\n}};\n")
+    assert (delta.arrays_longer, not delta.breaking) == (int(longer), longer)
+    assert delta.added() == ("nothing added, 1 array longer" if longer else "nothing added")
