@@ -8,6 +8,7 @@ import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterator
 
 from common.errors import ApplyError, BuildError, InputError, ParseError
 from common.fsutil import read_json, write_json
@@ -243,13 +244,12 @@ def keep_bpf_objects(runner, tree: Path, vmlinux: Path, out: Path,
     accesses to the running kernel, so one compiled against the earlier
     vmlinux.h loads as long as what it names is still there and means the same
     (btfdelta.compare, and btfdelta.reusable over the objects make will keep and
-    the tree's BPF sources). Then
-    the new kernel's dump, made here with the output's own bpftool, is written
-    to vmlinux.h, so a prog whose source changed (srcsync gave it a new mtime,
-    make compiles it) sees the new types, and make gets `-o vmlinux.h`: it does
-    not remake it and rebuilds nothing on its account. bpf_testmod.ko and the
-    other test modules depend on $(VMLINUX_BTF), not on vmlinux.h, and are
-    still built against the new kernel.
+    the tree's BPF sources). Then the new kernel's dump, made here with the
+    output's own bpftool, is written to vmlinux.h, so a prog whose source changed
+    (srcsync gave it a new mtime, make compiles it) sees the new types, and make
+    gets `-o vmlinux.h`: it does not remake it and rebuilds nothing on its
+    account. bpf_testmod.ko and the other test modules depend on $(VMLINUX_BTF),
+    not on vmlinux.h, and are still built against the new kernel.
 
     vmlinux.h keeps its old mtime. The objects kept are newer than it, so a later
     build of the same kernel (without `-o`: the dump is then identical) runs the
@@ -302,24 +302,25 @@ def bpf_sources(tree: Path) -> list[Path]:
     return sorted(p for d, pat in pats for p in d.glob(pat) if p.is_file())
 
 
-def kept_bpf_objects(tree: Path, out: Path) -> list[Path]:
-    """The BPF objects make will keep: those of the tree's progs/*.c (in the output
-    and its flavour dirs, no_alu32/ and cpuv4/) that are newer than their source.
-    An object whose source changed is compiled again against the new vmlinux.h, and
-    one of a prog the tree no longer has is not linked, so neither needs to
-    survive the new kernel's BTF."""
+def bpf_objects(tree: Path, out: Path) -> Iterator[tuple[Path, Path]]:
+    """Each (source, object) pair of the output: the tree's progs/X.c and its
+    X.bpf.o in the output and in each flavour dir (no_alu32/, cpuv4/), the objects
+    that exist only."""
     dirs = [out] + sorted(d for d in out.iterdir() if d.is_dir()) if out.is_dir() else []
-    kept = []
     for src in sorted((tree / BPF_DIR / "progs").glob("*.c")):
-        when = src.stat().st_mtime
         for d in dirs:
             obj = d / (src.stem + ".bpf.o")
-            try:
-                if obj.stat().st_mtime >= when:
-                    kept.append(obj)
-            except FileNotFoundError:
-                continue
-    return kept
+            if obj.is_file():
+                yield src, obj
+
+
+def kept_bpf_objects(tree: Path, out: Path) -> list[Path]:
+    """The BPF objects make will keep: those newer than their source. An object
+    whose source changed is compiled again against the new vmlinux.h, and one of
+    a prog the tree no longer has is not linked, so neither needs to survive the
+    new kernel's BTF."""
+    return [obj for src, obj in bpf_objects(tree, out)
+            if obj.stat().st_mtime >= src.stat().st_mtime]
 
 
 def _replace_keeping_mtime(path: Path, text: str) -> None:
@@ -449,22 +450,16 @@ def remake_stale_bpf_objects(tree: Path, out: Path) -> list[Path]:
     objects. So the includes are followed here, through the tree only, and each
     object older than a header it includes is removed: make compiles it again,
     and the skeleton and test objects after it. Returns the objects removed."""
-    bpf = tree / BPF_DIR
-    dirs = [bpf, tree / "tools/include/uapi"]
+    dirs = [tree / BPF_DIR, tree / "tools/include/uapi"]
     newest: dict[Path, float] = {}
-    outs = [out] + sorted(d for d in out.iterdir() if d.is_dir()) if out.is_dir() else []
+    deps: dict[Path, float] = {}
     gone = []
-    for src in sorted((bpf / "progs").glob("*.c")):
-        dep = _newest_include(src, dirs, newest, set())
-        for d in outs:
-            obj = d / (src.stem + ".bpf.o")
-            try:
-                stale = obj.stat().st_mtime < dep
-            except FileNotFoundError:
-                continue
-            if stale:
-                obj.unlink()
-                gone.append(obj)
+    for src, obj in bpf_objects(tree, out):
+        if src not in deps:
+            deps[src] = _newest_include(src, dirs, newest, set())
+        if obj.stat().st_mtime < deps[src]:
+            obj.unlink()
+            gone.append(obj)
     return gone
 
 

@@ -12,21 +12,13 @@ from common.progress import Progress
 from kbuild import build_selftests
 from kbuild.objdir import Family
 
-from selftests_fakes import base_runner, bpf_tree, git_runner
-from test_kbuild_selftests import STALE, fake_selftests_make, out_dir, sreq
+from selftests_fakes import base_runner, git_runner
+# cache_home (autouse: a private HARNESS_CACHE) and tree are that module's fixtures
+from test_kbuild_selftests import (STALE, cache_home, fake_selftests_make,  # noqa: F401
+                                   out_dir, sreq, tree)
 
 DATA = Path(__file__).parent / "data" / "btf"
 OLD_MTIME = 1_700_000_000
-
-
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture
-def tree(tmp_path):
-    return bpf_tree(tmp_path)
 
 
 def excerpt(case: str, version: str) -> str:
