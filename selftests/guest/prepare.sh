@@ -6,13 +6,39 @@
 # could not be set up.
 set -u
 STATE=/run/kharness/prepared
+LOG="$STATE.new"
+say() { echo "$*" | tee -a "$LOG"; }
+
+# bind_back PATH...: make each host path under /tmp visible again at its own
+# place in the private /tmp, from the host's /tmp kept at /run/kharness/hosttmp
+bind_back() {
+    for p in "$@"; do
+        case "$p" in
+        /tmp/*)
+            rel=${p#/tmp/}
+            if grep -qF " $p " /proc/self/mounts; then
+                say "kh-bind $p mounted $p"
+            elif [ -e "/run/kharness/hosttmp/$rel" ] && mkdir -p "$p" &&
+                mount --rbind "/run/kharness/hosttmp/$rel" "$p"; then
+                say "kh-bind $p mounted $p"
+            else
+                say "kh-bind $p failed $p"
+            fi
+            ;;
+        esac
+    done
+}
+
+# A later suite of the same boot: the guest is prepared, but this suite may
+# need other paths (Landlock's kselftests run from their own install dir).
 if [ -f "$STATE" ]; then
     cat "$STATE"
+    LOG=/dev/null
+    bind_back "$@"
     exit 0
 fi
 mkdir -p /run/kharness
-: > "$STATE.new"
-say() { echo "$*" | tee -a "$STATE.new"; }
+: > "$LOG"
 
 # mount_fs NAME FSTYPE DIR: mounted, present (already there), unsupported
 # (kernel lacks the fs) or failed
@@ -34,8 +60,8 @@ mount_fs cgroup2 cgroup2 /sys/fs/cgroup
 
 # A private, writable /tmp (tmpfs) instead of the overlay over the host's /tmp;
 # host paths below /tmp that the run needs are bound back at the same place.
-# A later suite in the same boot runs this again: /tmp is then private already and
-# the host's /tmp stays where the first run put it (paths are bound back from there).
+# A later suite in the same boot runs this again (above): /tmp is private already
+# and its paths are bound back from where the first run put the host's /tmp.
 mkdir -p /run/kharness/hosttmp
 if grep -qF " /run/kharness/hosttmp " /proc/self/mounts; then
     say "kh-tmp tmpfs mounted /tmp"
@@ -45,21 +71,7 @@ else
     say "kh-tmp tmpfs failed /tmp"
     exit 1
 fi
-for p in "$@"; do
-    case "$p" in
-    /tmp/*)
-        rel=${p#/tmp/}
-        if grep -qF " $p " /proc/self/mounts; then
-            say "kh-bind $p mounted $p"
-        elif [ -e "/run/kharness/hosttmp/$rel" ] && mkdir -p "$p" &&
-            mount --rbind "/run/kharness/hosttmp/$rel" "$p"; then
-            say "kh-bind $p mounted $p"
-        else
-            say "kh-bind $p failed $p"
-        fi
-        ;;
-    esac
-done
+bind_back "$@"
 
 # The limits every test command raises for itself (see selftests/guest.py);
 # checked here so the run records what the guest allows.
