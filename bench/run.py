@@ -167,7 +167,8 @@ def run_bench(req: BenchRequest, runner, steps: Steps | None = None) -> BenchRes
     if only & {10, 11}:
         want = sorted(only & {10, 11})
         figs = _attempt(ctx, want, "10/11 cold and cached `make test`",
-                        lambda: measure_maketest(ctx, cached=11 in only), figures)
+                        lambda: measure_maketest(ctx, cached=11 in only,
+                                                 cold=10 in only), figures)
         figures += [f for f in figs or [] if int(f.id) in want]
     return _finish(req, ctx, figures, save.cold)
 

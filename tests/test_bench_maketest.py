@@ -61,8 +61,9 @@ class FakeMake:
     cached ones) and takes `minutes` of the fake clock; it notes what the private
     cache held when it started."""
 
-    def __init__(self, clock, minutes=(100.0, 5.0), rc=(0, 0)):
+    def __init__(self, clock, minutes=(100.0, 5.0), rc=(0, 0), warm=False):
         self.clock, self.minutes, self.rc = clock, list(minutes), list(rc)
+        self.warm = warm                                # the first call finds builds too
         self.seen: list[dict] = []
         self.runner = r = FakeRunner()
         r.on(lambda a: a[:2] == ["git", "clone"],
@@ -81,7 +82,7 @@ class FakeMake:
 
     def _matrix(self, env):
         cache, results = Path(env["HARNESS_CACHE"]), Path(env["HARNESS_RESULTS"])
-        cached = bool(self.seen)
+        cached = bool(self.seen) or self.warm
         self.seen.append({"cache": sorted(str(p.relative_to(cache))
                                           for p in cache.rglob("*")), "env": env})
         for n, job in enumerate(JOBS):
@@ -229,3 +230,26 @@ def test_the_build_stage_count_is_read_before_the_build_log(tmp_path):
     summary["stages"][2]["data"] = {"objects": {"predicted": 1700, "compiled": 1709}}
     (d / "summary.json").write_text(json.dumps(summary))
     assert read_jobs(tmp_path)[0].cc_objects == 1709
+
+
+def test_only_11_reruns_on_the_cache_an_earlier_run_left(tmp_path, clock):
+    done = tmp_path / "out" / "cache" / "kbuild" / "artifacts" / "k1" / "complete"
+    done.parent.mkdir(parents=True)
+    done.write_text("")
+    fake = FakeMake(clock, minutes=(6.5,), warm=True)
+    res = _bench(tmp_path, fake, only=(11,))
+    assert len(fake.seen) == 1
+    assert "ccache/stale.o" in fake.seen[0]["cache"]       # not reset: no cold run
+    assert Path(fake.seen[0]["env"]["HARNESS_RESULTS"]).name == "cached"
+    (eleven,) = res.figures
+    assert (eleven.id, eleven.value, eleven.verdict()) == ("11", 6.5, "met")
+    assert "as an earlier run left it (--only 11" in eleven.notes[0]
+
+
+def test_only_11_on_a_cache_with_no_finished_build_is_refused(tmp_path, clock):
+    fake = FakeMake(clock)
+    res = _bench(tmp_path, fake, only=(11,))
+    assert fake.seen == []                                  # make test never ran
+    (eleven,) = res.figures
+    assert eleven.verdict().startswith("FAILED")
+    assert "holds no finished build" in eleven.reason
