@@ -473,7 +473,7 @@ def test_accel_condition_follows_the_accelerator_the_vm_runs_with(tmp_path):
     kvm = FakeVM(script, tmp_path)
     kvm.probe = ProbeResult("kvm", "reached init", "probe")
     res = run_suite(req(tmp_path, s), kvm)
-    assert "-d" not in kvm.streams[0][0] and res.statuses["a/slow"] == Status.FAIL
+    assert "-d" not in kvm.streams[0][0].split() and res.statuses["a/slow"] == Status.FAIL
     assert summary(res)["deny"]["not_applied"][0]["why"] == "accel is kvm, the entry is for tcg"
 
 

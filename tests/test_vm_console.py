@@ -3,7 +3,15 @@ import io
 import os
 import time
 
-from vm.console import NO_INIT, NO_SSH, PANIC, ConsoleCapture, classify_failure
+from pathlib import Path
+
+import pytest
+
+from vm.console import (NO_INIT, NO_NET, NO_SSH, PANIC, ConsoleCapture, classify_failure,
+                        network_race)
+
+RACE = (Path(__file__).parent / "data" / "logs" / "console-nic-rename-race.log"
+        ).read_text().splitlines()
 
 
 def test_classify_panic_no_init_and_no_ssh():
@@ -40,3 +48,19 @@ def test_capture_writes_every_byte_and_splits_lines(tmp_path):
     assert log.read_bytes() == b"first line\r\nsecond\n\xff third"
     assert cap.lines() == ["first line", "second", "\ufffd third"]
     assert cap.tail(2) == ["second", "\ufffd third"]
+
+
+def test_a_boot_that_lost_its_nic_to_the_rename_race_is_no_network():
+    got = classify_failure(RACE, timed_out=True)
+    assert got.kind == NO_NET
+    assert got.detail.startswith("init ran but SSH never answered: the guest's NIC was "
+                                 "renamed under its DHCP client")
+    assert "enp0s5: renamed from eth0" in got.detail and 'find device "eth0"' in got.detail
+    assert classify_failure(RACE, timed_out=False) is None     # not a failure by itself
+
+
+@pytest.mark.parametrize("drop", ["renamed from eth0", "Cannot find device"])
+def test_one_trace_of_the_race_alone_is_plain_no_ssh(drop):
+    lines = [ln for ln in RACE if drop not in ln]
+    assert network_race(lines) is None
+    assert classify_failure(lines, timed_out=True).kind == NO_SSH

@@ -13,7 +13,7 @@ vm.boot.start_vm(req, runner, *, probe=None) -> context manager yielding VM
     SIGTERM to vng's process group, then SIGKILL, then a check that no process
     of the group (qemu) is left.
     Raises vm.boot.VMBootError (a BootError, exit 6) with .kind = "panic" |
-    "no-init" | "no-ssh" | "vm-exited" and .tail = the last 50 console lines.
+    "no-init" | "no-ssh" | "no-network" | "vm-exited" and .tail = the last 50 console lines.
     `run_timeout` (see selftests.run.vm_budget): past it the VM is killed,
     VM.expired is set, and VM.exec/stream raise vm.boot.VMRunTimeout (a
     StageTimeout, exit 7); VM.raise_if_expired() raises it on demand.

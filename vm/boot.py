@@ -24,7 +24,7 @@ from common.errors import BootError, InfraError, StageTimeout
 from common.fsutil import REPO_ROOT
 from common.proc import new_token
 
-from .console import EXITED, NO_SSH, BootFailure, ConsoleCapture, classify_failure
+from .console import EXITED, NO_NET, NO_SSH, BootFailure, ConsoleCapture, classify_failure
 from .keys import load_public_key, new_client_key
 from .probe import ProbeRequest, ProbeResult, probe_accel
 from .ssh import ExecResult, PinnedHostKeyPolicy, SSHSession
@@ -63,7 +63,7 @@ class VMRequest:
 
 
 class VMBootError(BootError):
-    """Boot failed. `kind`: panic, no-init, no-ssh or vm-exited; `tail`: the last
+    """Boot failed. `kind`: panic, no-init, no-ssh, no-network or vm-exited; `tail`: the last
     console lines."""
 
     def __init__(self, kind: str, detail: str, tail: list[str], console_log: Path):
@@ -293,9 +293,9 @@ def _wait_for_ssh(vm: VM, home: Path, start: float) -> None:
             vm.console.join(2.0)
         lines = vm.console.lines()
         verdict = classify_failure(lines, timed_out=True)
-        if verdict.kind == NO_SSH and vm.expired:
+        if verdict.kind in (NO_SSH, NO_NET) and vm.expired:
             verdict = BootFailure(EXITED, "the run timeout expired during boot")
-        elif verdict.kind == NO_SSH and not vm.alive():
+        elif verdict.kind in (NO_SSH, NO_NET) and not vm.alive():
             verdict = BootFailure(EXITED, f"VM exited with status {vm.proc.returncode} "
                                           f"before SSH came up ({verdict.detail})")
         raise VMBootError(verdict.kind, verdict.detail, lines[-TAIL_LINES:],

@@ -15,11 +15,16 @@ PANIC_RE = re.compile(r"Kernel panic - not syncing|end Kernel panic")
 NO_INIT_RE = re.compile(
     r"No working init found|Requested init \S+ failed|VFS: Unable to mount root")
 INIT_REACHED_RE = re.compile(r"Run \S+ as init process|virtme-ng-init:|virtme-init:")
+# the guest's udev renames eth0 (to enp0s5) while virtme-ng-init's udhcpc is still
+# configuring it: the address or route then goes to a device that is gone
+NIC_RENAMED_RE = re.compile(r"\benp\w+: renamed from eth0\b")
+NIC_LOST_RE = re.compile(r'Cannot find device "eth0"')
 
 # Boot failure kinds (BootFailure.kind)
 PANIC = "panic"
 NO_INIT = "no-init"
 NO_SSH = "no-ssh"
+NO_NET = "no-network"        # no SSH, and the console shows the eth0 rename race
 EXITED = "vm-exited"
 
 WINDOW_LINES = 50_000          # console lines kept in memory (the last ones)
@@ -29,7 +34,7 @@ FILE_CAP = 512 * 1024 * 1024   # console.log bytes; later output is counted, not
 
 @dataclass
 class BootFailure:
-    kind: str          # panic, no-init, no-ssh, vm-exited
+    kind: str          # panic, no-init, no-ssh, no-network, vm-exited
     detail: str        # the line that decided it, or why
 
 
@@ -47,8 +52,25 @@ def classify_failure(lines: list[str], *, timed_out: bool) -> BootFailure | None
     if timed_out:
         reached = any(INIT_REACHED_RE.search(line) for line in lines)
         why = "init ran but SSH never answered" if reached else "kernel never reached init"
+        lost = network_race(lines) if reached else None
+        if lost is not None:
+            return BootFailure(NO_NET, f"{why}: {lost}")
         return BootFailure(NO_SSH, why)
     return None
+
+
+def network_race(lines: list[str]) -> str | None:
+    """The eth0 rename race, when the console shows both of its traces: udev
+    renamed the NIC, and the DHCP client's `ip` then found no eth0. Neither says
+    the boot failed (every boot here is renamed, and a small-profile boot with
+    both traces answered SSH: which of udhcpc's `ip` calls lost the race decides),
+    so only a boot that also never answered counts it. A guest-side race, not the
+    kernel's: pipeline.stages boots such a kernel once more."""
+    renamed = next((ln.strip() for ln in lines if NIC_RENAMED_RE.search(ln)), None)
+    lost = next((ln.strip() for ln in lines if NIC_LOST_RE.search(ln)), None)
+    if renamed is None or lost is None:
+        return None
+    return f"the guest's NIC was renamed under its DHCP client ({renamed}; {lost})"
 
 
 class ConsoleCapture:
