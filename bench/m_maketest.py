@@ -76,6 +76,16 @@ def make_test_args(makefile: Path = MAKEFILE) -> list[str]:
                      line=start + 1)
 
 
+class MatrixFailed(InfraError):
+    """A `make test` that ended with an exit other than a verdict: the figure
+    fails, and keeps the per-job stages of what ran (`raw`, for figure `fid`), so
+    a failed cold run still shows where its time went."""
+
+    def __init__(self, message: str, fid: str, raw: dict | None):
+        super().__init__(message)
+        self.fid, self.raw = fid, raw
+
+
 @dataclass
 class JobTimes:
     """One job of a `make test` run, from its summary.json."""
@@ -160,8 +170,10 @@ def run_matrix(ctx: Context, kind: str, args: list[str]) -> MatrixRun:
     jobs = read_jobs(results) if results.is_dir() else []
     if c.returncode not in VERDICTS:
         states = ", ".join(f"{j.job} exit {j.exit_code}" for j in jobs) or "no job results"
-        raise InfraError(f"the {kind} `make test` ({' '.join(args)}) ended with exit "
-                         f"{c.returncode} ({states}; log: {c.log})")
+        run = MatrixRun(kind, c.argv, c.wall, c.returncode, c.log, jobs)
+        raise MatrixFailed(f"the {kind} `make test` ({' '.join(args)}) ended with exit "
+                           f"{c.returncode} ({states}; log: {c.log})",
+                           "10" if kind == "cold" else "11", _raw(run) if jobs else None)
     if not jobs:
         raise InfraError(f"the {kind} `make test` left no job results under {results} "
                          f"(log: {c.log})")
@@ -212,10 +224,13 @@ def _figure(fid: str, title: str, run: MatrixRun, target: Target, other: MatrixR
         what=f"wall time of `harness.py {' '.join(run.argv[2:])}` (the Makefile's `make "
              f"test` command) as a subprocess; absolute figure (minutes on this machine), "
              f"not a ratio",
-        raw={"run": run.to_dict(),
-             "tables": [{"title": f"{run.kind} `make test`: per-job stages",
-                         "markdown": breakdown(run)}]},
-        notes=notes)
+        raw=_raw(run), notes=notes)
+
+
+def _raw(run: MatrixRun) -> dict:
+    return {"run": run.to_dict(),
+            "tables": [{"title": f"{run.kind} `make test`: per-job stages",
+                        "markdown": breakdown(run)}]}
 
 
 def maketest_figures(cold: MatrixRun | None, cached: MatrixRun | None) -> list[Figure]:

@@ -82,7 +82,10 @@ def _attempt(ctx: Context, n: list, name: str, fn, figures: list[Figure]):
     except HarnessError as e:
         for fid in (f for k in n for f in (FIGURES_OF[k] if isinstance(k, int) else [k])):
             title, target = FIGURES[fid]
-            figures.append(failed(fid, title, str(e).splitlines()[0], target))
+            fig = failed(fid, title, str(e).splitlines()[0], target)
+            if getattr(e, "fid", None) == fid and e.raw:    # what a failed run did
+                fig.raw = e.raw
+            figures.append(fig)
         return None
 
 

@@ -200,6 +200,12 @@ def test_a_job_that_fails_to_build_fails_both_figures(tmp_path, clock):
         assert f.verdict().startswith("FAILED: the cold `make test` (matrix "
                                       "pipeline/matrices/default.yaml) ended with exit 5")
         assert "fanotify-bpf@v2-6.12 exit 5" in f.reason
+    ten, eleven = res.figures                  # the failed cold run keeps its stages
+    assert ten.raw["run"]["exit_code"] == 5 and len(ten.raw["run"]["jobs"]) == 4
+    assert "| fanotify-bpf@v2-6.12 |" in ten.raw["tables"][0]["markdown"]
+    assert eleven.raw == {}                    # the cached run never ran
+    md = (tmp_path / "r.md").read_text()
+    assert "Figure 10, cold `make test`: per-job stages:" in md
 
 
 def test_only_10_runs_make_test_once(tmp_path, clock):
