@@ -186,6 +186,18 @@ def test_results_files_of_older_benches_still_read_and_render(name):
     assert all(f"| {i} |" in md for i in ids) and "per-job stages" not in md
 
 
+@pytest.mark.parametrize("name, ids", [
+    ("results-2026-11-27-cold.json", ["10", "11"]),        # failed: exit 7
+    ("results-2026-11-27-cached.json", ["11"]),
+    ("results-2026-11-27-3ab.json", ["3a", "3b"])])
+def test_the_issue_21_runs_read_and_render(name, ids):
+    doc = json.loads((Path(__file__).parent.parent / "bench" / name).read_text())
+    check_doc(doc, name)
+    assert [f["id"] for f in doc["figures"]] == ids
+    md = markdown(doc)
+    assert all(f"| {i} |" in md for i in ids)
+
+
 def test_verdict_lines():
     lines = verdict_lines(_doc())
     assert lines[1] == "  3  second series: 0.600  [MISSED]"
