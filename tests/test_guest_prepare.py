@@ -21,6 +21,12 @@ pytestmark = pytest.mark.skipif(
 SEP = "=== kh-test"
 
 
+def prepare(*paths: Path) -> str:
+    """The guest's call (selftests.guest.prepare_guest): the script's own dir is
+    kept too, or a checkout under /tmp could not run it for a later suite."""
+    return f"sh {PREPARE} {PREPARE.parent} " + " ".join(map(str, paths))
+
+
 @pytest.fixture
 def host_tmp():
     """Two runner dirs under the host's /tmp, as HARNESS_CACHE=/tmp/... makes them."""
@@ -51,13 +57,14 @@ def run_in_namespace(*steps: str) -> list[str]:
 
 def test_a_later_suite_of_the_boot_sees_its_own_paths(host_tmp):
     first, second = host_tmp
-    out = run_in_namespace(f"sh {PREPARE} {first}", f"sh {PREPARE} {second}",
+    out = run_in_namespace(prepare(first), prepare(second),
                            f"cat {first}/marker {second}/marker",
                            "grep -c ' /tmp tmpfs ' /proc/self/mounts")
     one, two = parse_prepare(out[0]), parse_prepare(out[1])
-    assert one.tmp == "mounted" and one.binds == {str(first): "mounted"}
+    assert one.tmp == "mounted" and one.binds[str(first)] == "mounted"
+    assert str(second) not in one.binds
     assert two.tmp == "mounted"
-    assert two.binds == {str(first): "mounted", str(second): "mounted"}
+    assert two.binds[str(first)] == two.binds[str(second)] == "mounted"
     assert out[2].split() == ["selftests-bpf-runtime", "kselftest_install"]
     assert out[3].strip() == "1"                # /tmp made private once, not per suite
 
@@ -65,6 +72,6 @@ def test_a_later_suite_of_the_boot_sees_its_own_paths(host_tmp):
 def test_a_path_the_host_lacks_is_reported_failed(host_tmp):
     first, _ = host_tmp
     gone = first.parent / "never-built"
-    out = run_in_namespace(f"sh {PREPARE} {first}", f"sh {PREPARE} {gone}")
+    out = run_in_namespace(prepare(first), prepare(gone))
     assert parse_prepare(out[1]).binds[str(gone)] == "failed"
     assert f"bind {gone}" in parse_prepare(out[1]).failed
