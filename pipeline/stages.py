@@ -273,7 +273,7 @@ def stage_boot(ctx: JobContext) -> StageReport:
     _need_kernel_image(ctx)
     ctx.vm_request = vm_request(ctx)
     first = []
-    ctx.vm = _boot_with_progress(ctx, lambda: _boot_again_after_race(ctx, first, lambda: (
+    ctx.vm = _boot_again_after_race(ctx, first, lambda: _boot_with_progress(ctx, lambda: (
         ctx.stack.enter_context(start_vm(ctx.vm_request, ctx.runner)))))
     accel = ctx.vm.probe.accel
     ctx.facts["vm"] = {"accel": accel, "probe": getattr(ctx.vm.probe, "reason", None)}
@@ -287,7 +287,9 @@ def _boot_again_after_race(ctx: JobContext, first: list[str], boot):
     client set it up (vm.console.network_race: no SSH, the kernel is not at
     fault; seen once in eight bpf-min boots, whose udev is fast enough to win),
     boot the same kernel once more. The first failure stays in console.log and
-    in the stage's data; any other boot failure, or a second one, stands."""
+    in the stage's data; any other boot failure, or a second one, stands. Each
+    attempt is timed apart (`boot` is one), so only the boot that answered is
+    recorded as this kernel's boot time for the next ETA."""
     from vm.boot import VMBootError
     from vm.console import NO_NET
     try:

@@ -44,7 +44,7 @@ def boots(monkeypatch, tmp_path, failures: list[str]) -> list[int]:
     return made
 
 
-def job(tmp_path):
+def job(tmp_path, clock=None):
     image = tmp_path / "bzImage"
     image.write_bytes(b"kernel")
 
@@ -52,7 +52,8 @@ def job(tmp_path):
         ctx.build = SimpleNamespace(bzimage=image, key="k" * 64)
         return StageReport("built")
     out = run_job(JobPlan(JobSpec()), [("build", build), ("boot", stage_boot)],
-                  FakeRunner(), Progress(stream=io.StringIO()), tmp_path / "res", run_id="r")
+                  FakeRunner(), Progress(stream=io.StringIO(), **({"clock": clock} if clock else {})),
+                  tmp_path / "res", run_id="r")
     return out, next(s for s in out.summary.stages if s.name == "boot")
 
 
@@ -76,3 +77,20 @@ def test_a_clean_boot_is_one_attempt_with_no_retry_data(monkeypatch, tmp_path):
     made = boots(monkeypatch, tmp_path, [])
     out, boot = job(tmp_path)
     assert len(made) == 1 and boot.detail == "accel tcg" and not boot.data
+
+
+def test_only_the_boot_that_answered_is_recorded_for_the_next_eta(monkeypatch, tmp_path):
+    """The failed attempt's 180 s wait must not count as this kernel's boot time."""
+    import pipeline.stages
+    now, recorded = [1000.0], []
+    monkeypatch.setattr(pipeline.stages.Durations, "record",
+                        lambda self, key, secs, **kw: recorded.append((key, secs)))
+    made = boots(monkeypatch, tmp_path, [NO_NET])
+    plain = vm.boot.start_vm
+
+    def timed(req, runner, **kw):
+        now[0] += 180.0 if not made else 15.0     # the race waits out the SSH timeout
+        return plain(req, runner, **kw)
+    monkeypatch.setattr(vm.boot, "start_vm", timed)
+    job(tmp_path, clock=lambda: now[0])
+    assert recorded == [("boot:" + "k" * 64 + ":auto", 15.0)]
