@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import InfraError, InputError
-from common.fsutil import REPO_ROOT, read_json
+from common.fsutil import REPO_ROOT, read_json, write_json
 
 from .buildlog import compiled_objects
 from .coldcache import ColdRequest, reset_private_cache
@@ -42,6 +42,7 @@ from .m_shared import VERDICTS
 from .stats import Figure, Target
 
 MAKEFILE = REPO_ROOT / "Makefile"
+LEFT_BY = "bench-cold-run.json"       # in the private cache: the cold run that filled it
 STAGES = ("apply", "config", "build", "selftests-build", "boot", "test")
 COLD_TARGET = Target("<=", 90.0)      # minutes
 CACHED_TARGET = Target("<=", 8.0)
@@ -167,6 +168,11 @@ def run_matrix(ctx: Context, kind: str, args: list[str]) -> MatrixRun:
     env = Env(results, ctx.private.cache, {"KHARNESS_CCACHE_REMOTE": ""})
     c = call(ctx.runner, [sys.executable, str(REPO_ROOT / "harness.py"), *args], env,
              ctx.log(f"maketest-{kind}"), timeout=TIMEOUT)
+    if kind == "cold":
+        write_json(ctx.private.cache / LEFT_BY, {
+            "commit": ctx.commit, "ended": dt.datetime.now(dt.timezone.utc).isoformat(
+                timespec="seconds"), "minutes": round(c.wall / 60.0, 1),
+            "exit_code": c.returncode})
     jobs = read_jobs(results) if results.is_dir() else []
     if c.returncode not in VERDICTS:
         states = ", ".join(f"{j.job} exit {j.exit_code}" for j in jobs) or "no job results"
@@ -205,8 +211,19 @@ def breakdown(run: MatrixRun) -> str:
     return "\n".join(head + rows)
 
 
-def _figure(fid: str, title: str, run: MatrixRun, target: Target, other: MatrixRun | None
-            ) -> Figure:
+def left_by(cache: Path) -> str:
+    """Which cold run left the private cache, from the record run_matrix wrote."""
+    try:
+        r = read_json(cache / LEFT_BY)
+    except (OSError, ValueError):
+        return "an earlier run (not recorded)"
+    commit = (r.get("commit") or "?")[:12]
+    return (f"the cold run of commit {commit} that ended {r.get('ended')} "
+            f"({r.get('minutes')} min, exit {r.get('exit_code')})")
+
+
+def _figure(fid: str, title: str, run: MatrixRun, target: Target, other: MatrixRun | None,
+            earlier: str = "an earlier run (not recorded)") -> Figure:
     verdicts = ("all jobs passed" if run.exit_code == 0
                 else f"matrix exit {run.exit_code}: a test verdict failed")
     notes = [f"{len(run.jobs)} jobs, {verdicts}",
@@ -217,8 +234,8 @@ def _figure(fid: str, title: str, run: MatrixRun, target: Target, other: MatrixR
         notes.insert(0, f"the same command right after the cold run ({other.minutes:.1f} "
                         f"min), on the cache it left")
     else:
-        notes.insert(0, "the same command on the private cache as an earlier run left it "
-                        "(--only 11: no cold run, the cache not reset)")
+        notes.insert(0, f"the same command on the private cache as {earlier} left it "
+                        f"(--only 11: no cold run, the cache not reset)")
     return Figure(
         fid, title, samples=[run.minutes], unit="min", target=target,
         what=f"wall time of `harness.py {' '.join(run.argv[2:])}` (the Makefile's `make "
@@ -233,10 +250,11 @@ def _raw(run: MatrixRun) -> dict:
                         "markdown": breakdown(run)}]}
 
 
-def maketest_figures(cold: MatrixRun | None, cached: MatrixRun | None) -> list[Figure]:
+def maketest_figures(cold: MatrixRun | None, cached: MatrixRun | None,
+                     earlier: str = "an earlier run (not recorded)") -> list[Figure]:
     figs = [] if cold is None else [_figure("10", COLD_TITLE, cold, COLD_TARGET, None)]
     if cached is not None:
-        figs.append(_figure("11", CACHED_TITLE, cached, CACHED_TARGET, cold))
+        figs.append(_figure("11", CACHED_TITLE, cached, CACHED_TARGET, cold, earlier))
     return figs
 
 
@@ -260,4 +278,4 @@ def measure_maketest(ctx: Context, cached: bool = True, cold: bool = True) -> li
     warm = run_matrix(ctx, "cached", args) if cached else None
     if warm is not None:
         ctx.steps.line(f"cached `make test`: {warm.minutes:.1f} min, exit {warm.exit_code}")
-    return maketest_figures(first, warm)
+    return maketest_figures(first, warm, left_by(ctx.private.cache))

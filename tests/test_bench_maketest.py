@@ -249,7 +249,21 @@ def test_only_11_reruns_on_the_cache_an_earlier_run_left(tmp_path, clock):
     assert Path(fake.seen[0]["env"]["HARNESS_RESULTS"]).name == "cached"
     (eleven,) = res.figures
     assert (eleven.id, eleven.value, eleven.verdict()) == ("11", 6.5, "met")
-    assert "as an earlier run left it (--only 11" in eleven.notes[0]
+    assert "as an earlier run (not recorded) left it (--only 11" in eleven.notes[0]
+
+
+def test_only_11_names_the_cold_run_that_left_the_cache(tmp_path, clock):
+    """--only 10 records itself in the private cache; a later --only 11 says which
+    commit's cold run (when, how long, its exit) left what it measures."""
+    _bench(tmp_path, FakeMake(clock, minutes=(80.0,)), only=(10,))
+    done = tmp_path / "out" / "cache" / "kbuild" / "artifacts" / "k1" / "complete"
+    done.parent.mkdir(parents=True)
+    done.write_text("")
+    res = _bench(tmp_path, FakeMake(clock, minutes=(6.5,), warm=True), only=(11,))
+    (eleven,) = res.figures
+    assert eleven.notes[0].startswith("the same command on the private cache as the cold "
+                                      "run of commit abc123 that ended ")
+    assert "(80.0 min, exit 0) left it (--only 11" in eleven.notes[0]
 
 
 def test_only_11_on_a_cache_with_no_finished_build_is_refused(tmp_path, clock):
