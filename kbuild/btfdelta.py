@@ -19,6 +19,8 @@ from typing import Iterable
 
 from common.errors import ParseError
 
+from . import btfobj
+
 ANY = ""        # a Change with this name: no identifier to look for, always matters
 
 
@@ -317,22 +319,27 @@ BY_OBJECT = frozenset({"removed member", "member type", "removed type", "typedef
                        "removed kfunc", "kfunc prototype"})
 
 
+MEMBER = frozenset({"removed member", "member type"})
+
+
 def btf_name(c: Change) -> str:
     """The name an object's BTF holds when `c` can touch it: the aggregate's for a
     member change (`struct lsm_static_calls_table` for its `inode_unlink`), the
     change's own otherwise."""
-    if c.what in ("removed member", "member type"):
+    if c.what in MEMBER:
         return c.where.split()[-1]
     return c.name
 
 
 def reusable(delta: BtfDelta, sources: Iterable[Path], objects: Iterable[Path]) -> Verdict:
     """Objects compiled against the old dump stay good unless a breaking change can
-    reach one of them. A type, member, typedef or kfunc change matters when some
+    reach one of them. A member change matters when some kept object's BTF defines
+    the struct or union (btfobj: an access into it needs the definition; a struct
+    only pointed through is a FWD there); a type, typedef or kfunc change when some
     kept object's strings hold the type's or kfunc's name (its BTF names every type
-    it reads and every kfunc it calls); only member names are not enough: a source
-    saying `inode_unlink` may mean the LSM hook, not the member of the same name
-    in `struct lsm_static_calls_table`, which no object reads. An enumerator matters
+    it reads and every kfunc it calls). Member names alone are not enough: a source
+    saying `inode_unlink` may mean the LSM hook, not the member of the same name in
+    `struct lsm_static_calls_table`, which no object reads. An enumerator matters
     when some BPF source spells it as a whole word (comments count too: this errs
     towards rebuilding), and a declaration not understood always does. Going back
     from a series kernel to its base, the series' own types disappear, and no kept
@@ -340,28 +347,47 @@ def reusable(delta: BtfDelta, sources: Iterable[Path], objects: Iterable[Path]) 
     if not delta.breaking:
         return Verdict(True)
     by_obj = {c for c in delta.breaking if c.what in BY_OBJECT and c.name != ANY}
-    seen = object_names({btf_name(c) for c in by_obj}, objects) if by_obj else set()
+    members = {c for c in by_obj if c.what in MEMBER}
+    named, defined = (object_names({btf_name(c) for c in by_obj - members},
+                                   {btf_name(c) for c in members}, objects)
+                      if by_obj else (set(), set()))
     words = _source_words(sources) if len(by_obj) < len(delta.breaking) else set()
-    hits = tuple(c for c in delta.breaking if (btf_name(c) in seen if c in by_obj
-                                               else c.name == ANY or c.name in words))
+
+    def matters(c: Change) -> bool:
+        if c in members:
+            return btf_name(c) in defined
+        if c in by_obj:
+            return btf_name(c) in named
+        return c.name == ANY or c.name in words
+    hits = tuple(c for c in delta.breaking if matters(c))
     return Verdict(not hits, hits)
 
 
-def object_names(names: set[str], objects: Iterable[Path]) -> set[str]:
+def object_names(names: set[str], aggregates: set[str], objects: Iterable[Path]
+                 ) -> tuple[set[str], set[str]]:
     """Which of `names` some object holds as a NUL-delimited string (a BTF string
     table entry; a symbol or a string constant of the same spelling counts too,
-    which only errs towards rebuilding)."""
+    which only errs towards rebuilding), and which of `aggregates` some object's
+    BTF defines: (names held, aggregates defined). An object whose BTF cannot be
+    read counts an aggregate by its name, as for `names`."""
     want = {n.encode() for n in names}
     found: set[bytes] = set()
+    defined: set[str] = set()
     for p in objects:
         try:
             data = p.read_bytes()
         except OSError:
             continue
-        found |= want & set(data.split(b"\0"))
-        if found == want:
+        held = set(data.split(b"\0"))
+        found |= want & held
+        if aggregates - defined:
+            try:
+                defined |= aggregates & btfobj.defined_aggregates(data, str(p))
+            except ParseError:
+                defined |= {a for a in aggregates if a.encode() in held}
+        if found == want and defined == aggregates:
             break
-    return {n.decode() for n in found}
+    return {n.decode() for n in found}, defined
 
 
 def _source_words(sources: Iterable[Path]) -> set[str]:
