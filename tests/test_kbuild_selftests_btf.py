@@ -185,3 +185,21 @@ def test_the_decision_is_in_the_stage_data(tree, tmp_path, monkeypatch):
     stage = {s.name: s for s in res.summary.stages}["selftests-build"]
     assert stage.status == "ok"
     assert stage.data == {"vmlinux_h": "1 type added; BPF objects kept (CO-RE)"}
+
+
+def test_going_back_from_fanotify_keeps_objects_that_only_point_to_ucounts(tree):
+    """The shrunk `ucount[12]` -> `[10]` going back from fanotify-bpf's kernel: the
+    kept objects (a recorded real one, kbuild/btfobj) hold `struct ucounts` only as
+    a FWD, so they stay; the name in their strings used to rebuild them all."""
+    progs = tree / "tools/testing/selftests/bpf/progs"
+    progs.mkdir()
+    (progs / "timer.c").write_text('#include "vmlinux.h"\n')
+    out = first_build(tree, excerpt("ucounts", "fanotify"))
+    real = (Path(__file__).parent / "data" / "bpfobj" / "raw_tp_null.btf.o").read_bytes()
+    assert b"\0ucounts\0" in real
+    for o in out.rglob("*.bpf.o"):
+        o.write_bytes(real)
+    res, makes, dumps, text = next_build(tree, excerpt("ucounts", "6.12"))
+    assert makes[0][-3:-1] == ["-o", f"{out}//tools/include/vmlinux.h"]
+    assert info(text) == ["[selftests-build] vmlinux.h: nothing added, 1 change no BPF "
+                          "object sees; BPF objects kept (CO-RE)"]
