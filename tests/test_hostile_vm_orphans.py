@@ -56,21 +56,59 @@ def test_guard_hides_host_secrets_but_keeps_what_the_guest_needs(tmp_path):
     report = keep / "report"
     fake = script(keep / "qemu", f"""
 {{ wc -c < /etc/shadow; cat {keep}/f; cat {secret} 2>/dev/null || echo hidden-tmp;
-  ls -A /root | tr '\\n' ' '; echo; }} > {report}
+  ls -A /root | tr '\\n' ' '; echo; [ -e /.dockerenv ] && echo docker || echo none;
+  pwd; }} > {report}
 """)
     try:
-        res = run_guard(tmp_path, ["-kernel", str(keep / "f"),    # virtme's 9p export of /:
-                                   "-fsdev", "local,id=root,path=/,readonly=on"],
-                        KHARNESS_QEMU=str(fake),
-                        KHARNESS_HIDE="1", KHARNESS_KEEP=str(keep))
+        res = subprocess.run([sys.executable, str(GUARD), "-kernel", str(keep / "f"),
+                              "-fsdev", "local,id=root,path=/,readonly=on"],  # virtme's 9p /
+                             env=dict(os.environ, KHARNESS_QEMU=str(fake), KHARNESS_HIDE="1",
+                                      KHARNESS_KEEP=str(keep)),
+                             cwd=keep, capture_output=True, text=True, timeout=30)
     finally:
         secret.unlink()
     assert res.returncode == 0, res.stderr
-    shadow, needed, tmp, root = report.read_text().splitlines()[:4]
+    shadow, needed, tmp, root, marker, cwd = report.read_text().splitlines()[:6]
     assert Path("/etc/shadow").stat().st_size > 0 and shadow.strip() == "0"
     assert needed == "needed" and "hidden-tmp" in tmp
     assert root.strip() == ""                        # /root is an empty tmpfs there
+    assert marker == "none" and cwd == str(keep)     # no /.dockerenv, even on a Docker host
     assert Path("/etc/shadow").read_text()           # the host's own view is untouched
+
+
+NEW_ROOT_CHILD = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+from vm import guard
+keep, name = sys.argv[2], sys.argv[3]
+os.chdir(keep)
+hidden = guard.hide([keep])
+gone = guard.without_top({name}, guard.scratch_dir(hidden, [keep]))
+copy = os.path.join(guard.scratch_dir(hidden, [keep]), guard.NEW_ROOT)
+print(json.dumps({"gone": gone, "listed": sorted(os.listdir("/")), "cwd": os.getcwd(),
+                  "kept": open("f").read(), "shadow": os.path.getsize("/etc/shadow"),
+                  "copy": os.listdir(copy)}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a mount namespace needs root")
+def test_guard_new_root_lacks_only_the_named_top_level_entry(tmp_path):
+    """without_top on an entry every Debian root has (the real marker, /.dockerenv,
+    exists only on a Docker host): the entry is gone, everything else is the same
+    hidden view, the cwd is kept, and the new root holds no copy of itself."""
+    name = next(n for n in ("srv", "mnt", "opt", "media") if Path("/" + n).is_dir())
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "f").write_text("needed\n")
+    res = subprocess.run([sys.executable, "-c", NEW_ROOT_CHILD, str(ROOT), str(keep), name],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert got["gone"] == ["/" + name]
+    assert got["listed"] == sorted(set(os.listdir("/")) - {name})
+    assert got["cwd"] == str(keep) and got["kept"] == "needed\n" and got["shadow"] == 0
+    assert got["copy"] == []
+    assert Path("/" + name).is_dir()                 # the host keeps it
 
 
 HARNESS = """
@@ -174,3 +212,23 @@ def test_the_watchdog_waits_for_the_records_lock_and_never_brings_a_record_back(
         rec.remove()                                   # the cleanup got there first
     assert dog.wait(timeout=20) == 0
     assert not rec.path.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a mount namespace needs root")
+def test_guard_starts_qemu_with_a_warning_when_no_new_root_can_be_made(tmp_path):
+    """Every hidden dir bound back whole leaves no private tmpfs to build the new
+    root in: the marker stays (a udev naming matter, not a secret), qemu starts."""
+    report = tmp_path / "report"
+    fake = script(tmp_path / "qemu", f"wc -c < /etc/shadow > {report}\n")
+    keep = os.pathsep.join([str(tmp_path)] + [d for d in guard_dirs() if Path(d).is_dir()])
+    res = run_guard(tmp_path, ["-kernel", str(fake)], KHARNESS_QEMU=str(fake),
+                    KHARNESS_HIDE="1", KHARNESS_KEEP=keep)
+    assert res.returncode == 0, res.stderr
+    assert report.read_text().strip() == "0"             # the secrets are still hidden
+    assert "warning: /.dockerenv stays in the guest's view of /" in res.stderr
+
+
+def guard_dirs() -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from vm import guard
+    return guard.HIDE_DIRS

@@ -12,7 +12,13 @@ the real qemu (KHARNESS_QEMU), so the qemu process itself is contained:
   host secrets are hidden from virtme's 9p view of `/`: HIDE_FILES read as
   empty, HIDE_DIRS are empty tmpfs, except the paths in KHARNESS_KEEP
   (os.pathsep-separated) and the files named in qemu's own arguments, which
-  are bound back in place.
+  are bound back in place;
+- in that namespace, qemu also gets a root without the container marker files
+  (CONTAINER_MARKERS): on a Docker host the guest's 9p view of `/` holds
+  /.dockerenv, so the guest's systemd-udevd takes itself for a container and
+  reads "the kernel command line" from PID 1's argv instead of /proc/cmdline.
+  It then misses virtme's `net.ifnames=0` and renames eth0 to enp0sN while the
+  DHCP client is setting eth0 up: the race vm.console.network_race names.
 
 Only the standard library: it runs under whatever python3 is first on PATH.
 """
@@ -27,10 +33,15 @@ import sys
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNS = 0x00020000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+MNT_DETACH = 2
 
 HIDE_DIRS = ["/root", "/home", "/tmp", "/var/tmp", "/run/user"]
 HIDE_FILES = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
               "/etc/ssh/ssh_host_*_key", "/etc/ssl/private/*"]
+# Top-level files that tell systemd (virt.c, detect_container_files) it runs in a
+# container. /run/.containerenv needs nothing: the guest mounts its own /run.
+CONTAINER_MARKERS = ["/.dockerenv"]
+NEW_ROOT = ".kharness-root"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -83,6 +94,9 @@ def hide(keep: list[str]) -> list[str]:
     # only paths inside a hidden dir are bound back: `/` (the 9p export of the
     # whole root) or /etc do not unhide anything
     real = sorted({os.path.realpath(k) for k in keep if os.path.exists(k)}, key=len)
+    # a hidden dir kept whole is not hidden: binding it back over its tmpfs would
+    # bring that tmpfs along (the bind is recursive) and show it empty
+    dirs = [d for d in dirs if d not in real]
     inside = []
     for k in real:
         if any(under(k, d) for d in dirs) and not any(under(k, o) for o in inside):
@@ -105,6 +119,49 @@ def hide(keep: list[str]) -> list[str]:
     return dirs + [f for f in files if f not in shown]
 
 
+def without_top(names: set[str], scratch: str) -> list[str]:
+    """Chroot into a copy of `/` that lacks the top-level entries `names`; returns
+    the ones that were there. A file cannot be made absent by a mount, only its
+    directory can be replaced, so the copy is a tmpfs at scratch/NEW_ROOT with
+    every other top-level entry bound (recursively) or linked into it. `scratch`
+    must be a tmpfs private to this namespace (a hidden dir): the copy's mount
+    point is made there. The cwd is kept (it names the same place in the copy).
+    Call it after hide(), so the copy carries the hidden view."""
+    present = sorted(n for n in names if os.path.lexists("/" + n))
+    if not present:
+        return []
+    cwd = os.getcwd()
+    top = os.path.join(scratch, NEW_ROOT)
+    os.mkdir(top, 0o755)
+    mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
+    for name in sorted(set(os.listdir("/")) - names):
+        src, dst = "/" + name, os.path.join(top, name)
+        if os.path.islink(src):
+            os.symlink(os.readlink(src), dst)
+        elif os.path.isdir(src):
+            os.mkdir(dst)
+            mount(src, dst, None, MS_BIND | MS_REC)
+        else:
+            open(dst, "a").close()
+            mount(src, dst, None, MS_BIND)
+    os.chdir(top)
+    _check(_libc.chroot(b"."), "chroot")
+    # the recursive bind of scratch's top dir brought a copy of the new root along
+    _check(_libc.umount2(top.encode(), MNT_DETACH), f"umount {top}")
+    os.chdir(cwd)
+    return ["/" + n for n in present]
+
+
+def scratch_dir(hidden: list[str], keep: list[str]) -> str:
+    """A dir hide() made an empty private tmpfs (HIDE_DIRS hold /tmp), one not
+    bound back whole from `keep`."""
+    kept = {os.path.realpath(k) for k in keep if os.path.exists(k)}
+    for d in hidden:
+        if os.path.isdir(d) and d not in kept:
+            return d
+    raise OSError(0, "no hidden tmpfs dir to make a new root in")
+
+
 def restrict(args: list[str]) -> list[str]:
     """`restrict=on` on every user-mode (slirp) netdev."""
     out = list(args)
@@ -113,6 +170,18 @@ def restrict(args: list[str]) -> list[str]:
         if arg == "-netdev" and nxt.startswith("user,") and "restrict=" not in nxt:
             out[i + 1] = nxt + ",restrict=on"
     return out
+
+
+def contain(keep: list[str]) -> None:
+    """hide() the host secrets (OSError: qemu must not start), then drop the
+    container markers from `/`. A marker that stays costs the guest its
+    net.ifnames=0, not a secret: that is a warning, and qemu starts."""
+    hidden = hide(keep)
+    try:
+        without_top({m.lstrip("/") for m in CONTAINER_MARKERS}, scratch_dir(hidden, keep))
+    except OSError as e:
+        print(f"kharness qemu guard: warning: {', '.join(CONTAINER_MARKERS)} stays in the "
+              f"guest's view of / ({e}); its udev may rename the NIC", file=sys.stderr)
 
 
 def main(argv: list[str]) -> None:
@@ -130,7 +199,7 @@ def main(argv: list[str]) -> None:
         if os.environ.get("KHARNESS_HIDE") == "1":
             keep = [k for k in os.environ.get("KHARNESS_KEEP", "").split(os.pathsep) if k]
             try:
-                hide(keep + argv_paths(args))
+                contain(keep + argv_paths(args))
             except OSError as e:
                 sys.exit(f"kharness qemu guard: cannot hide host secrets from the guest ({e}); "
                          f"KHARNESS_GUEST_HIDE=0 boots without hiding them")
