@@ -189,7 +189,9 @@ def test_results_files_of_older_benches_still_read_and_render(name):
 @pytest.mark.parametrize("name, ids", [
     ("results-2026-11-27-cold.json", ["10", "11"]),        # failed: exit 7
     ("results-2026-11-27-cached.json", ["11"]),
-    ("results-2026-11-27-3ab.json", ["3a", "3b"])])
+    ("results-2026-11-27-3ab.json", ["3a", "3b"]),
+    ("results-2026-11-27-maketest.json", ["10", "11"]),       # complete: both met
+    ("results-2026-11-27-cached-guard.json", ["11"])])
 def test_the_issue_21_runs_read_and_render(name, ids):
     doc = json.loads((Path(__file__).parent.parent / "bench" / name).read_text())
     check_doc(doc, name)
