@@ -84,10 +84,10 @@ keep, name = sys.argv[2], sys.argv[3]
 os.chdir(keep)
 hidden = guard.hide([keep])
 gone = guard.without_top({name}, guard.scratch_dir(hidden, [keep]))
-copy = os.path.join(guard.scratch_dir(hidden, [keep]), guard.NEW_ROOT)
 print(json.dumps({"gone": gone, "listed": sorted(os.listdir("/")), "cwd": os.getcwd(),
                   "kept": open("f").read(), "shadow": os.path.getsize("/etc/shadow"),
-                  "copy": os.listdir(copy)}))
+                  "hidden": {d: os.listdir(d) for d in guard.HIDE_DIRS
+                             if os.path.isdir(d) and not keep.startswith(d + "/")}}))
 """
 
 
@@ -95,7 +95,9 @@ print(json.dumps({"gone": gone, "listed": sorted(os.listdir("/")), "cwd": os.get
 def test_guard_new_root_lacks_only_the_named_top_level_entry(tmp_path):
     """without_top on an entry every Debian root has (the real marker, /.dockerenv,
     exists only on a Docker host): the entry is gone, everything else is the same
-    hidden view, the cwd is kept, and the new root holds no copy of itself."""
+    hidden view, the cwd is kept, and every hidden dir is as empty as hide() left
+    it (the scratch dir the copy was made in shows neither the copy nor its
+    mount point)."""
     name = next(n for n in ("srv", "mnt", "opt", "media") if Path("/" + n).is_dir())
     keep = tmp_path / "keep"
     keep.mkdir()
@@ -107,7 +109,8 @@ def test_guard_new_root_lacks_only_the_named_top_level_entry(tmp_path):
     assert got["gone"] == ["/" + name]
     assert got["listed"] == sorted(set(os.listdir("/")) - {name})
     assert got["cwd"] == str(keep) and got["kept"] == "needed\n" and got["shadow"] == 0
-    assert got["copy"] == []
+    assert all(v == [] for v in got["hidden"].values()), got["hidden"]
+    assert got["hidden"]                              # the scratch dir among them
     assert Path("/" + name).is_dir()                 # the host keeps it
 
 

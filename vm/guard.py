@@ -124,8 +124,8 @@ def without_top(names: set[str], scratch: str) -> list[str]:
     the ones that were there. A file cannot be made absent by a mount, only its
     directory can be replaced, so the copy is a tmpfs at scratch/NEW_ROOT with
     every other top-level entry bound (recursively) or linked into it. `scratch`
-    must be a tmpfs private to this namespace (a hidden dir): the copy's mount
-    point is made there. The cwd is kept (it names the same place in the copy).
+    must be a tmpfs private to this namespace (a hidden dir, nothing kept in it):
+    the copy's mount point is made there. The cwd is kept (it names the same place in the copy).
     Call it after hide(), so the copy carries the hidden view."""
     present = sorted(n for n in names if os.path.lexists("/" + n))
     if not present:
@@ -146,20 +146,23 @@ def without_top(names: set[str], scratch: str) -> list[str]:
             mount(src, dst, None, MS_BIND)
     os.chdir(top)
     _check(_libc.chroot(b"."), "chroot")
-    # the recursive bind of scratch's top dir brought a copy of the new root along
+    # the recursive bind of scratch's top dir brought a copy of the new root
+    # along, and its mount point would show in the guest: drop the copy and give
+    # scratch a fresh empty tmpfs, as hide() left it (nothing is kept in it)
     _check(_libc.umount2(top.encode(), MNT_DETACH), f"umount {top}")
+    mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     os.chdir(cwd)
     return ["/" + n for n in present]
 
 
 def scratch_dir(hidden: list[str], keep: list[str]) -> str:
-    """A dir hide() made an empty private tmpfs (HIDE_DIRS hold /tmp), one not
-    bound back whole from `keep`."""
+    """A dir hide() made an empty private tmpfs with nothing of `keep` bound back
+    into it (without_top covers it again with an empty one)."""
     kept = {os.path.realpath(k) for k in keep if os.path.exists(k)}
     for d in hidden:
-        if os.path.isdir(d) and d not in kept:
+        if os.path.isdir(d) and not any(under(k, d) for k in kept):
             return d
-    raise OSError(0, "no hidden tmpfs dir to make a new root in")
+    raise OSError(0, "no hidden tmpfs dir without kept paths to make a new root in")
 
 
 def restrict(args: list[str]) -> list[str]:
