@@ -43,6 +43,7 @@ from .stats import Figure, Target
 
 MAKEFILE = REPO_ROOT / "Makefile"
 LEFT_BY = "bench-cold-run.json"       # in the private cache: the cold run that filled it
+UNRECORDED = "an earlier run (not recorded)"
 STAGES = ("apply", "config", "build", "selftests-build", "boot", "test")
 COLD_TARGET = Target("<=", 90.0)      # minutes
 CACHED_TARGET = Target("<=", 8.0)
@@ -216,14 +217,14 @@ def left_by(cache: Path) -> str:
     try:
         r = read_json(cache / LEFT_BY)
     except (OSError, ValueError):
-        return "an earlier run (not recorded)"
+        return UNRECORDED
     commit = (r.get("commit") or "?")[:12]
     return (f"the cold run of commit {commit} that ended {r.get('ended')} "
             f"({r.get('minutes')} min, exit {r.get('exit_code')})")
 
 
 def _figure(fid: str, title: str, run: MatrixRun, target: Target, other: MatrixRun | None,
-            earlier: str = "an earlier run (not recorded)") -> Figure:
+            earlier: str = UNRECORDED) -> Figure:
     verdicts = ("all jobs passed" if run.exit_code == 0
                 else f"matrix exit {run.exit_code}: a test verdict failed")
     notes = [f"{len(run.jobs)} jobs, {verdicts}",
@@ -251,7 +252,7 @@ def _raw(run: MatrixRun) -> dict:
 
 
 def maketest_figures(cold: MatrixRun | None, cached: MatrixRun | None,
-                     earlier: str = "an earlier run (not recorded)") -> list[Figure]:
+                     earlier: str = UNRECORDED) -> list[Figure]:
     figs = [] if cold is None else [_figure("10", COLD_TITLE, cold, COLD_TARGET, None)]
     if cached is not None:
         figs.append(_figure("11", CACHED_TITLE, cached, CACHED_TARGET, cold, earlier))

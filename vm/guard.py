@@ -42,6 +42,7 @@ HIDE_FILES = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
 # container. /run/.containerenv needs nothing: the guest mounts its own /run.
 CONTAINER_MARKERS = ["/.dockerenv"]
 NEW_ROOT = ".kharness-root"
+HIDDEN_TMPFS = "mode=0755,size=1m"     # what a hidden dir shows: an empty tmpfs
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -107,7 +108,7 @@ def hide(keep: list[str]) -> list[str]:
         if f not in shown:
             mount("/dev/null", f, None, MS_BIND)
     for d in dirs:
-        mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+        mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_TMPFS)
     for k, fd in fds.items():
         if os.path.isdir(f"/proc/self/fd/{fd}"):
             os.makedirs(k, exist_ok=True)
@@ -125,8 +126,8 @@ def without_top(names: set[str], scratch: str) -> list[str]:
     directory can be replaced, so the copy is a tmpfs at scratch/NEW_ROOT with
     every other top-level entry bound (recursively) or linked into it. `scratch`
     must be a tmpfs private to this namespace (a hidden dir, nothing kept in it):
-    the copy's mount point is made there. The cwd is kept (it names the same place in the copy).
-    Call it after hide(), so the copy carries the hidden view."""
+    the copy's mount point is made there. The cwd is kept (it names the same
+    place in the copy). Call it after hide(), so the copy carries the hidden view."""
     present = sorted(n for n in names if os.path.lexists("/" + n))
     if not present:
         return []
@@ -150,7 +151,7 @@ def without_top(names: set[str], scratch: str) -> list[str]:
     # along, and its mount point would show in the guest: drop the copy and give
     # scratch a fresh empty tmpfs, as hide() left it (nothing is kept in it)
     _check(_libc.umount2(top.encode(), MNT_DETACH), f"umount {top}")
-    mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, HIDDEN_TMPFS)
     os.chdir(cwd)
     return ["/" + n for n in present]
 
